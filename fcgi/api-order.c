@@ -1,0 +1,93 @@
+/*
+ * api-order.c: POST /v1/order. Check the media type, read the capped body,
+ * parse and validate it (order.c), give the order its id and time, publish
+ * it (bus.c), and answer 200 only after JetStream has acknowledged it.
+ * Every failure answers before anything is published, except a missing
+ * acknowledgement (504), where the outcome is unknown.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "paddock.h"
+
+/* application/json, any case, optionally followed by parameters. */
+static int
+api_order_is_json(const char *ct)
+{
+	size_t n = sizeof "application/json" - 1;
+
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static void
+api_order_accepted(struct request *req, const struct order *o)
+{
+	char body[128];
+	int n;
+
+	request_header(req, "Location: /v1/order/%s", o->order_id);
+	n = snprintf(body, sizeof body,
+	    "{\"order_id\":\"%s\",\"ordered_at\":\"%s\"}", o->order_id,
+	    o->ordered_at);
+	reply_raw(req, 200, body, (size_t)n);
+}
+
+static enum bb_status
+api_order_publish(struct request *req, struct order *o, struct bb_err *e)
+{
+	const struct bb_conf *c = &req->app->conf;
+	char subject[256];
+	enum bb_status s;
+	char *msg;
+
+	if ((s = order_stamp(o)) != BB_OK)
+		return s;
+	memcpy(req->order_id, o->order_id, sizeof req->order_id);
+	if ((msg = order_to_json(o, "pending")) == NULL) {
+		bb_err_set(e, "out of memory; nothing was stored");
+		return BB_ENOMEM;
+	}
+	snprintf(subject, sizeof subject, "%s.waiting_to_cook.%s",
+	    c->stream.prefix, o->order_id);
+	s = bus_publish(
+	    req->app->bus, subject, o->order_id, msg, strlen(msg), e);
+	free(msg);
+	return s;
+}
+
+void
+api_order(struct request *req)
+{
+	struct order o;
+	struct bb_err e;
+	enum bb_status s;
+
+	bb_err_clear(&e);
+	memset(&o, 0, sizeof o);
+	if (!api_order_is_json(req->content_type)) {
+		bb_err_set(&e,
+		    "request body must be application/json, not "
+		    "%.64s",
+		    req->content_type != NULL && *req->content_type != '\0'
+		        ? req->content_type
+		        : "(none)");
+		s = BB_EMEDIA;
+	} else if ((s = request_read_body(req, &e)) == BB_OK &&
+	           (s = order_parse(&o, req->body, req->body_len,
+	                &req->app->conf.order.sizes, &e)) == BB_OK)
+		s = api_order_publish(req, &o, &e);
+	if (s == BB_OK)
+		api_order_accepted(req, &o);
+	else
+		reply_error(req, s, &e);
+	order_free(&o);
+}

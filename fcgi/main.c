@@ -1,0 +1,245 @@
+/*
+ * main.c: paddock-fcgi, one FastCGI responder process. It loads the
+ * configuration, opens the NATS connection, and runs fcgi.threads worker
+ * threads, each in an FCGX_Accept_r() loop on the listening socket: fd 0
+ * when started by spawn-fcgi or a web server, or its own with -s or -b.
+ *
+ * SIGTERM or SIGINT: stop accepting, let requests in flight finish and get
+ * their acknowledgements, close NATS, exit 0. Workers blocked in accept()
+ * must notice: the listening socket gets a receive timeout, so accept()
+ * returns EAGAIN every ACCEPT_WAKE_S and the worker looks at the stop flag.
+ * Not a signal: fcgi2 does not retry read(2) or write(2) on EINTR, so a
+ * signal could break a request in flight. Not shutdown(2): under spawn-fcgi
+ * the socket is shared, and that would stop the sibling processes too.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "paddock.h"
+
+#ifndef PADDOCK_CONF
+#define PADDOCK_CONF "/etc/boxbox/paddock.conf"
+#endif
+
+#define ACCEPT_WAKE_S 1
+
+struct worker {
+	pthread_t tid;
+	struct app *app;
+	int listen_fd;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: paddock-fcgi [-nV] [-c file] [-s socket | -b host:port] "
+	    "[-t threads]\n"
+	    "  -c file        configuration (default %s)\n"
+	    "  -n             check the configuration, print it, and exit\n"
+	    "  -s socket      listen on this unix socket (default: fd 0, as "
+	    "spawn-fcgi passes it)\n"
+	    "  -b host:port   listen on this TCP address\n"
+	    "  -t threads     worker threads (overrides fcgi.threads)\n"
+	    "  -V             print the version and exit\n",
+	    PADDOCK_CONF);
+	exit(2);
+}
+
+/* Set fd's receive timeout; on a listener it bounds each accept(2). */
+static void
+set_rcvtimeo(int fd, int seconds)
+{
+	struct timeval tv = {seconds, 0};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1)
+		log_warn("%s: setsockopt", __func__);
+}
+
+static void
+on_bus_event(const char *what)
+{
+	log_warnx("%s", what);
+}
+
+/* One worker: accept, handle, finish, until the process stops. */
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct app *app = w->app;
+	struct request req;
+	FCGX_Request fr;
+	char *body;
+	int rc;
+
+	if ((body = malloc((size_t)app->conf.order.max_body + 1)) == NULL) {
+		log_warnx("%s: out of memory", __func__);
+		return NULL;
+	}
+	FCGX_InitRequest(&fr, w->listen_fd, 0);
+	while (!atomic_load(&app->stopping)) {
+		if ((rc = FCGX_Accept_r(&fr)) < 0) {
+			if (atomic_load(&app->stopping) || rc == -EAGAIN ||
+			    rc == -EINTR)
+				continue;
+			errno = -rc;
+			log_warn("%s: accept", __func__);
+			nanosleep(&(struct timespec){0, 100000000}, NULL);
+			continue;
+		}
+		/* Accepted sockets inherit the listener's timeout: clear it. */
+		set_rcvtimeo(fr.ipcFd, 0);
+		request_begin(&req, app, &fr, body);
+		route_dispatch(&req);
+		FCGX_Finish_r(&fr);
+		request_log(&req);
+	}
+	FCGX_Free(&fr, 0);
+	free(body);
+	return NULL;
+}
+
+/*
+ * Stop the workers: each leaves its loop after the request in hand, or
+ * within ACCEPT_WAKE_S when idle in accept().
+ */
+static void
+workers_stop(struct app *app, struct worker *ws, int n)
+{
+	int i;
+
+	atomic_store(&app->stopping, 1);
+	FCGX_ShutdownPending();
+	for (i = 0; i < n; i++)
+		pthread_join(ws[i].tid, NULL);
+}
+
+static int
+open_listener(const char *sock, const char *bind_addr, int backlog)
+{
+	struct stat st;
+	int fd = 0;
+
+	if (sock != NULL || bind_addr != NULL) {
+		if (sock != NULL)
+			unlink(sock); /* a stale socket from a previous run */
+		if ((fd = FCGX_OpenSocket(
+		         sock != NULL ? sock : bind_addr, backlog)) < 0)
+			fatal("cannot listen on %s",
+			    sock != NULL ? sock : bind_addr);
+	} else if (fstat(0, &st) == -1 || !S_ISSOCK(st.st_mode))
+		fatalx("standard input is not a listening socket: start "
+		       "paddock-fcgi from spawn-fcgi or a FastCGI server, or "
+		       "give -s socket or -b host:port");
+	set_rcvtimeo(fd, ACCEPT_WAKE_S);
+	return fd;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf_path = PADDOCK_CONF, *sock = NULL, *bind_addr = NULL;
+	int ch, check = 0, conf_required = 0, threads = 0, i, fd, sig;
+	static struct app app;
+	struct worker *ws;
+	enum log_level lvl;
+	struct sigaction sa;
+	sigset_t set;
+	char *cause;
+
+	while ((ch = getopt(argc, argv, "c:nVs:b:t:")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			conf_required = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'V':
+			printf("paddock-fcgi %s\n", BB_VERSION);
+			return 0;
+		case 's':
+			sock = optarg;
+			break;
+		case 'b':
+			bind_addr = optarg;
+			break;
+		case 't':
+			threads = atoi(optarg);
+			if (threads < 1 || threads > 1024)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("paddock-fcgi", LOG_LVL_INFO);
+	if (conf_load(&app.conf, conf_path, conf_required, &cause))
+		fatalx("configuration: %s", cause != NULL ? cause : "error");
+	if (threads > 0)
+		app.conf.fcgi.threads = threads;
+	if (check) {
+		conf_print(&app.conf, stdout);
+		printf("# configuration OK\n");
+		conf_free(&app.conf);
+		return 0;
+	}
+	log_level_parse(app.conf.log.level, &lvl);
+	log_init("paddock-fcgi", lvl);
+	if (geteuid() == 0)
+		log_warnx("running as root: run the pool as an unprivileged "
+		          "user (spawn-fcgi -u, systemd User=)");
+
+	/* TERM and INT are taken by sigwait() in the main thread alone. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (FCGX_Init() != 0)
+		fatalx("FCGX_Init failed");
+	fd = open_listener(sock, bind_addr, app.conf.fcgi.backlog);
+	if (bus_open(&app.bus, &app.conf, on_bus_event, &cause))
+		fatalx("%s", cause != NULL ? cause : "cannot open NATS");
+
+	ws = xcalloc((size_t)app.conf.fcgi.threads, sizeof *ws);
+	for (i = 0; i < app.conf.fcgi.threads; i++) {
+		ws[i].app = &app;
+		ws[i].listen_fd = fd;
+		if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]))
+			fatalx("cannot start worker thread %d", i);
+	}
+	log_info("serving with %d threads, nats %s, stream %s",
+	    app.conf.fcgi.threads, app.conf.nats.url, app.conf.stream.name);
+
+	while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+		;
+	log_info("signal %d: finishing requests in flight", sig);
+	workers_stop(&app, ws, app.conf.fcgi.threads);
+	free(ws);
+	bus_close(app.bus);
+	if (sock != NULL)
+		unlink(sock);
+	log_info("stopped");
+	conf_free(&app.conf);
+	return 0;
+}

@@ -1,0 +1,133 @@
+/*
+ * reply.c: the only place that knows HTTP status codes. Every answer goes
+ * out through reply_raw(): status line, CORS and extra headers, the body
+ * (none for HEAD), then the request's log line is due.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "paddock.h"
+
+static const int reply_codes[] = {
+    [BB_OK] = 200,
+    [BB_ENOMEM] = 503,
+    [BB_EBADJSON] = 400,
+    [BB_EINVALID] = 422,
+    [BB_ETOOLARGE] = 413,
+    [BB_EMEDIA] = 415,
+    [BB_ENOTFOUND] = 404,
+    [BB_EMETHOD] = 405,
+    [BB_EUNAVAIL] = 503,
+    [BB_ETIMEOUT] = 504,
+    [BB_EINTERNAL] = 500,
+    [BB_ECONF] = 500,
+};
+_Static_assert(sizeof reply_codes / sizeof reply_codes[0] == BB__MAX,
+    "reply_codes must map every bb_status");
+
+static const char *
+reply_reason(int code)
+{
+	switch (code) {
+	case 200:
+		return "OK";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Unknown";
+	}
+}
+
+/*
+ * Send status, headers and body (a JSON text, or nothing when len is 0).
+ * Headers are formatted with snprintf: fcgi2's FCGX_FPrintF has its own
+ * printf that does not know every conversion (%zu, for one).
+ */
+void
+reply_raw(struct request *req, int code, const char *body, size_t len)
+{
+	FCGX_Stream *out = req->fcgx->out;
+	char head[256];
+	int n;
+
+	req->status = code;
+	cors_headers(req);
+	n = snprintf(
+	    head, sizeof head, "Status: %d %s\r\n", code, reply_reason(code));
+	FCGX_PutStr(head, n, out);
+	if (req->headers_len > 0)
+		FCGX_PutStr(req->headers, (int)req->headers_len, out);
+	if (code != 204) {
+		n = snprintf(head, sizeof head,
+		    "Content-Type: application/json\r\n"
+		    "Cache-Control: no-store\r\n"
+		    "Content-Length: %zu\r\n",
+		    len + 1);
+		FCGX_PutStr(head, n, out);
+	}
+	FCGX_PutStr("\r\n", 2, out);
+	if (code != 204 && !request_is_head(req)) {
+		FCGX_PutStr(body, (int)len, out);
+		FCGX_PutChar('\n', out);
+	}
+}
+
+/* Answer with o's compact text; o stays the caller's. */
+void
+reply_json(struct request *req, int code, struct json_object *o)
+{
+	const char *text;
+	size_t len = 0;
+
+	if (o == NULL || (text = json_text(o, &len)) == NULL) {
+		reply_raw(req, 503, "{\"error\":\"out of memory\"}", 25);
+		return;
+	}
+	reply_raw(req, code, text, len);
+}
+
+/* The error answer for s: its code, e's message and details. */
+void
+reply_error(struct request *req, enum bb_status s, const struct bb_err *e)
+{
+	struct json_object *o;
+	struct bb_err fallback;
+
+	if ((unsigned)s >= BB__MAX)
+		s = BB_EINTERNAL;
+	if (s == BB_EUNAVAIL || s == BB_ENOMEM)
+		request_header(req, "Retry-After: 1");
+	if (e == NULL || e->message[0] == '\0') {
+		bb_err_clear(&fallback);
+		bb_err_set(&fallback, "%s", bb_status_text(s));
+		e = &fallback;
+	}
+	o = json_err_body(e);
+	reply_json(req, reply_codes[s], o);
+	json_object_put(o);
+}
+
+void
+reply_empty(struct request *req, int code)
+{
+	reply_raw(req, code, NULL, 0);
+}

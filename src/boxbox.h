@@ -1,0 +1,192 @@
+/*
+ * boxbox.h: the shared core of Box Box (libboxbox.a). Types and prototypes,
+ * one section per source file. Nothing here knows about FastCGI or HTTP
+ * codes; programs translate bb_status at their edge.
+ */
+#ifndef BOXBOX_H
+#define BOXBOX_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#define BB_VERSION PACKAGE_VERSION
+
+/* status.c */
+enum bb_status {
+	BB_OK = 0,
+	BB_ENOMEM,    /* out of memory on a request path */
+	BB_EBADJSON,  /* body is not well-formed JSON */
+	BB_EINVALID,  /* body is JSON but not a valid order */
+	BB_ETOOLARGE, /* body over the configured limit */
+	BB_EMEDIA,    /* body is not application/json */
+	BB_ENOTFOUND, /* no such resource */
+	BB_EMETHOD,   /* resource exists, method does not */
+	BB_EUNAVAIL,  /* NATS unreachable or JetStream refused */
+	BB_ETIMEOUT,  /* JetStream acknowledgement did not come in time */
+	BB_EINTERNAL, /* a bug or an unexpected library failure */
+	BB_ECONF,     /* bad configuration */
+	BB__MAX
+};
+
+/* One failing field, for the "details" of an error answer. */
+struct bb_detail {
+	char field[48];
+	char message[112];
+};
+
+#define BB_DETAILS_MAX 32
+
+/*
+ * The reason travels with the failure: a human message and, for body
+ * errors, every failing field. Lives on the caller's stack.
+ */
+struct bb_err {
+	char message[192];
+	int ndetails;
+	int truncated; /* more failures than BB_DETAILS_MAX */
+	struct bb_detail details[BB_DETAILS_MAX];
+};
+
+const char *bb_status_text(enum bb_status);
+void bb_err_clear(struct bb_err *);
+void bb_err_set(struct bb_err *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+void bb_err_add(struct bb_err *, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* log.c */
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+void log_init(const char *, enum log_level);
+int log_level_parse(const char *, enum log_level *);
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void log_line(const char *, size_t);
+size_t log_escape(char *, size_t, const char *);
+
+/* xmalloc.c: start-up only; request paths return BB_ENOMEM instead. */
+void *xcalloc(size_t, size_t);
+char *xstrdup(const char *);
+
+/* conf.c */
+struct bb_strv {
+	char **v;
+	int n;
+};
+
+struct bb_conf {
+	struct {
+		char *url;
+		char *name;
+		int connect_timeout_ms;
+		int reconnect_wait_ms;
+		int ack_timeout_ms;
+		int max_pending;
+	} nats;
+	struct {
+		char *name;
+		char *subjects;
+		char *prefix;
+		int duplicate_window_s;
+		int max_age_s;
+		int replicas;
+	} stream;
+	struct {
+		struct bb_strv sizes;
+		int max_body;
+	} order;
+	struct {
+		int threads;
+		int backlog;
+	} fcgi;
+	struct {
+		struct bb_strv allow_origins;
+		struct bb_strv allow_methods;
+		struct bb_strv allow_headers;
+		struct bb_strv expose_headers;
+		int max_age;
+		int allow_credentials;
+	} cors;
+	struct {
+		char *level;
+	} log;
+};
+
+#define CONF_ENV_PREFIX "PADDOCK_"
+
+int conf_load(struct bb_conf *, const char *, int, char **);
+void conf_free(struct bb_conf *);
+void conf_print(const struct bb_conf *, FILE *);
+
+/* ids.c: order ids (UUIDv7) and RFC 3339 times; thread-safe. */
+#define IDS_UUID_LEN 36
+#define IDS_TIME_LEN 24 /* 2026-11-23T11:20:03.123Z */
+
+int64_t ids_now_ms(void);
+enum bb_status ids_uuid7(char[IDS_UUID_LEN + 1], int64_t);
+void ids_rfc3339_ms(char[IDS_TIME_LEN + 1], int64_t);
+int ids_uuid_valid(const char *);
+
+/* order.c */
+#define ORDER_TOPPINGS_MAX        20
+#define ORDER_TOPPING_LEN_MAX     64
+#define ORDER_DESTINATION_LEN_MAX 128
+#define ORDER_USERNAME_LEN_MAX    64
+#define ORDER_DEPTH_MAX           8
+
+/*
+ * A validated order. Strings point into the json-c tree held in json;
+ * order_free() releases it all.
+ */
+struct order {
+	struct json_object *json;
+	const char *size;
+	const char *destination;
+	const char *username;
+	const char *toppings[ORDER_TOPPINGS_MAX];
+	int ntoppings;
+	char order_id[IDS_UUID_LEN + 1];
+	char ordered_at[IDS_TIME_LEN + 1];
+};
+
+enum bb_status order_parse(struct order *, const char *, size_t,
+    const struct bb_strv *, struct bb_err *);
+void order_free(struct order *);
+enum bb_status order_stamp(struct order *);
+char *order_to_json(const struct order *, const char *);
+
+/* json.c: strict checks json-c lacks, and the error body */
+struct json_span {
+	const char *p;
+	size_t len;
+};
+
+int json_utf8_valid(const char *, size_t);
+int json_scan(const char *, size_t, int *, struct json_span *, int);
+struct json_object *json_err_body(const struct bb_err *);
+const char *json_text(struct json_object *, size_t *);
+
+/* bus.c: the NATS connection and JetStream; natsStatus never leaves it. */
+struct bus;
+
+enum bus_state { BUS_CONNECTED, BUS_CONNECTING, BUS_RECONNECTING, BUS_CLOSED };
+
+typedef void (*bus_event_cb)(const char *);
+
+int bus_open(struct bus **, const struct bb_conf *, bus_event_cb, char **);
+void bus_close(struct bus *);
+enum bb_status bus_publish(struct bus *, const char *, const char *,
+    const char *, size_t, struct bb_err *);
+enum bus_state bus_state(struct bus *, char *, size_t);
+enum bb_status bus_stream_ready(struct bus *, struct bb_err *);
+const char *bus_state_text(enum bus_state);
+
+#endif

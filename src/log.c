@@ -1,0 +1,193 @@
+/*
+ * log.c: the programs' logging, one line per event to stderr, in logfmt
+ * (key=value) so that journald, lighttpd's error log or a shipper can
+ * parse it. The library code in src/ reports through statuses and never
+ * logs; only programs call these.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "boxbox.h"
+
+static const char *log_procname = "boxbox";
+static enum log_level log_max = LOG_LVL_INFO;
+
+static const char *const log_level_names[] = {
+    [LOG_LVL_ERROR] = "error",
+    [LOG_LVL_WARN] = "warn",
+    [LOG_LVL_INFO] = "info",
+    [LOG_LVL_DEBUG] = "debug",
+};
+
+void
+log_init(const char *procname, enum log_level max)
+{
+	log_procname = procname;
+	log_max = max;
+}
+
+/* Parse "error", "warn", "info" or "debug"; 0 on success, -1 otherwise. */
+int
+log_level_parse(const char *s, enum log_level *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof log_level_names / sizeof log_level_names[0];
+	     i++) {
+		if (strcasecmp(s, log_level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Copy s into buf as a logfmt-safe value: quotes, backslashes and control
+ * bytes are escaped, so untrusted input cannot forge a log line. Returns
+ * the length written (buf is always terminated).
+ */
+size_t
+log_escape(char *buf, size_t len, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	unsigned char c;
+
+	if (len == 0)
+		return 0;
+	for (; (c = (unsigned char)*s) != '\0' && o + 5 < len; s++) {
+		if (c == '"' || c == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 0xf];
+		} else
+			buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return o;
+}
+
+/* Write one finished line with a single write(2), so lines never mix. */
+void
+log_line(const char *line, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(STDERR_FILENO, line, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		line += n;
+		len -= (size_t)n;
+	}
+}
+
+static void
+log_vemit(enum log_level lvl, int errnum, const char *fmt, va_list ap)
+{
+	char msg[1024], esc[1400], line[1600];
+	struct timespec ts;
+	struct tm tm;
+	int n;
+
+	if (lvl > log_max)
+		return;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (errnum != 0) {
+		n = (int)strlen(msg);
+		snprintf(
+		    msg + n, sizeof msg - (size_t)n, ": %s", strerror(errnum));
+	}
+	log_escape(esc, sizeof esc, msg);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = snprintf(line, sizeof line,
+	    "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s proc=%s "
+	    "pid=%ld msg=\"%s\"\n",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, ts.tv_nsec / 1000000, log_level_names[lvl], log_procname,
+	    (long)getpid(), esc);
+	if (n > 0)
+		log_line(line,
+		    (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(LOG_LVL_WARN, saved, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(LOG_LVL_WARN, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(LOG_LVL_INFO, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(LOG_LVL_DEBUG, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(LOG_LVL_ERROR, saved, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(LOG_LVL_ERROR, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
