@@ -75,11 +75,52 @@ json_hex4(const char *p, const char *end, unsigned *out)
 	return 0;
 }
 
+static size_t
+json_digits(const char *p, const char *end)
+{
+	const char *s = p;
+
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	return (size_t)(p - s);
+}
+
+/*
+ * Length of the number at s, or 0 if it is one json-c accepts and RFC 8259
+ * does not: "1.", "-01", "-Infinity".
+ */
+static size_t
+json_number_len(const char *s, const char *end)
+{
+	const char *p = s;
+	size_t n;
+
+	if (p < end && *p == '-')
+		p++;
+	if ((n = json_digits(p, end)) == 0 || (*p == '0' && n > 1))
+		return 0;
+	p += n;
+	if (p < end && *p == '.') {
+		if ((n = json_digits(++p, end)) == 0)
+			return 0;
+		p += n;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		if (++p < end && (*p == '+' || *p == '-'))
+			p++;
+		if ((n = json_digits(p, end)) == 0)
+			return 0;
+		p += n;
+	}
+	return (size_t)(p - s);
+}
+
 /*
  * Scan well-formed JSON text (json-c accepted it already). Counts the keys
  * of the top-level object into *nkeys, records up to max key literals
- * (quotes included) in keys, and returns -1 if a \u escape is a lone
- * surrogate, 0 otherwise.
+ * (quotes included) in keys, and returns 0, or what json-c let through:
+ * -1 a \u escape of a lone surrogate, -2 a control character not escaped
+ * in a string, -3 NaN, Infinity or a number RFC 8259 does not allow.
  */
 int
 json_scan(
@@ -87,10 +128,19 @@ json_scan(
 {
 	const char *p = s, *end = s + len, *start = NULL;
 	unsigned u, lo;
+	size_t n;
 	int depth = 0;
 
 	*nkeys = 0;
 	while (p < end) {
+		if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			if ((n = json_number_len(p, end)) == 0)
+				return -3;
+			p += n;
+			continue;
+		}
+		if (*p == 'N' || *p == 'I')
+			return -3;
 		if (*p == '{' || *p == '[') {
 			depth++;
 			p++;
@@ -106,6 +156,8 @@ json_scan(
 			continue;
 		}
 		for (start = p++; p < end && *p != '"'; p++) {
+			if ((unsigned char)*p < 0x20)
+				return -2;
 			if (*p != '\\')
 				continue;
 			if (*++p != 'u')

@@ -20,6 +20,12 @@
 static const char *const order_fields[] = {
     "size", "toppings", "destination", "username"};
 
+/* What json_scan() found that json-c accepts, by minus its return value. */
+static const char *const order_scan_errors[] = {"",
+    "\\u escape of a lone UTF-16 surrogate",
+    "control character not escaped in a string",
+    "NaN, Infinity or a number JSON does not allow (1., -01)"};
+
 static const char *
 order_type_name(struct json_object *v)
 {
@@ -166,7 +172,7 @@ order_parse_json(
 	struct json_object *o;
 	enum json_tokener_error jerr;
 	size_t end;
-	int nkeys;
+	int nkeys, scan;
 
 	*out = NULL;
 	if (len == 0 || strspn(body, " \t\r\n") == len) {
@@ -203,10 +209,9 @@ order_parse_json(
 		    end);
 		return BB_EBADJSON;
 	}
-	if (json_scan(body, len, &nkeys, keys, ORDER_KEYS_MAX) == -1) {
+	if ((scan = json_scan(body, len, &nkeys, keys, ORDER_KEYS_MAX)) < 0) {
 		json_object_put(o);
-		bb_err_set(e, "malformed JSON: \\u escape of a lone UTF-16 "
-		              "surrogate");
+		bb_err_set(e, "malformed JSON: %s", order_scan_errors[-scan]);
 		return BB_EBADJSON;
 	}
 	if (json_object_is_type(o, json_type_object) &&
