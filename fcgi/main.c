@@ -202,6 +202,8 @@ main(int argc, char **argv)
 	}
 	log_level_parse(app.conf.log.level, &lvl);
 	log_init("paddock-fcgi", lvl);
+	if (*app.conf.log.file != '\0' && log_open_file(app.conf.log.file))
+		fatal("cannot open log file %s", app.conf.log.file);
 	if (geteuid() == 0)
 		log_warnx("running as root: run the pool as an unprivileged "
 		          "user (spawn-fcgi -u, systemd User=)");

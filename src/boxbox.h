@@ -62,6 +62,7 @@ void bb_err_add(struct bb_err *, const char *, const char *, ...)
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_init(const char *, enum log_level);
+int log_open_file(const char *);
 int log_level_parse(const char *, enum log_level *);
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -117,6 +118,7 @@ struct bb_conf {
 	} cors;
 	struct {
 		char *level;
+		char *file;
 	} log;
 };
 

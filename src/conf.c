@@ -69,6 +69,7 @@ static const struct conf_key conf_keys[] = {
     {"cors", "allow_credentials", CONF_BOOL, OFF(cors.allow_credentials),
         "false", 0, 0},
     {"log", "level", CONF_STR, OFF(log.level), "info", 0, 0},
+    {"log", "file", CONF_STR, OFF(log.file), "", 0, 0},
 };
 
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
@@ -199,7 +200,8 @@ conf_set_text(
 	case CONF_STR:
 		return conf_set_string(c, k, text, why);
 	case CONF_LIST:
-		for (p = text; *p != '\0'; p = comma + 1) {
+		/* "" is the empty list; "a," has an empty last item. */
+		for (p = text; *text != '\0'; p = comma + 1) {
 			if ((comma = strchr(p, ',')) == NULL)
 				comma = p + strlen(p);
 			if (conf_strv_push(&sv, p, (size_t)(comma - p), why)) {
@@ -482,6 +484,22 @@ conf_free(struct bb_conf *c)
 	}
 }
 
+/* s as a libconfig string literal that reads back the same. */
+static void
+conf_print_string(const char *s, FILE *fp)
+{
+	fputc('"', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(fp, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(fp, "\\x%02x", (unsigned char)*s);
+		else
+			fputc(*s, fp);
+	}
+	fputc('"', fp);
+}
+
 /* Print the effective configuration in libconfig syntax. */
 void
 conf_print(const struct bb_conf *c, FILE *fp)
@@ -511,15 +529,16 @@ conf_print(const struct bb_conf *c, FILE *fp)
 			    fp);
 			break;
 		case CONF_STR:
-			fprintf(fp, "\"%s\"",
-			    *(char *const *)((const char *)c + k->off));
+			conf_print_string(
+			    *(char *const *)((const char *)c + k->off), fp);
 			break;
 		case CONF_LIST:
 			sv = (const struct bb_strv *)((const char *)c + k->off);
 			fputc('[', fp);
-			for (j = 0; j < sv->n; j++)
-				fprintf(
-				    fp, "%s\"%s\"", j ? ", " : "", sv->v[j]);
+			for (j = 0; j < sv->n; j++) {
+				fputs(j ? ", " : "", fp);
+				conf_print_string(sv->v[j], fp);
+			}
 			fputc(']', fp);
 			break;
 		}

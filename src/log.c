@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,30 @@ log_init(const char *procname, enum log_level max)
 {
 	log_procname = procname;
 	log_max = max;
+}
+
+/*
+ * Send the log (and anything else written to stderr) to path, appending.
+ * Needed under spawn-fcgi, which points its children's stderr at
+ * /dev/null. Each line is one write(2) to an O_APPEND file, so the lines
+ * of several processes never mix. Returns 0, or -1 with errno set.
+ */
+int
+log_open_file(const char *path)
+{
+	int fd;
+
+	if ((fd = open(
+	         path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) == -1)
+		return -1;
+	if (fd != STDERR_FILENO) {
+		if (dup2(fd, STDERR_FILENO) == -1) {
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
 }
 
 /* Parse "error", "warn", "info" or "debug"; 0 on success, -1 otherwise. */
