@@ -30,10 +30,10 @@ struct app {
 struct request {
 	struct app *app;
 	FCGX_Request *fcgx;
-	const char *method;
+	char method[16]; /* copied: logged after FCGX_Finish_r frees params */
 	char path[256];
-	const char *content_type;
-	const char *origin;
+	const char *content_type; /* these two point into the FCGX params: */
+	const char *origin;       /* valid until FCGX_Finish_r() */
 	long long content_length; /* -1 when absent */
 	char *body;               /* the worker's buffer, max_body + 1 bytes */
 	size_t body_len;

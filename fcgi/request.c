@@ -38,7 +38,7 @@ void
 request_begin(
     struct request *req, struct app *app, FCGX_Request *fr, char *body)
 {
-	const char *uri, *cl;
+	const char *uri, *cl, *m;
 	char *end;
 	size_t n;
 
@@ -51,8 +51,9 @@ request_begin(
 	req->headers[0] = '\0';
 	req->body = body;
 	req->body_len = 0;
-	if ((req->method = request_param(req, "REQUEST_METHOD")) == NULL)
-		req->method = "GET";
+	if ((m = request_param(req, "REQUEST_METHOD")) == NULL)
+		m = "GET";
+	snprintf(req->method, sizeof req->method, "%s", m);
 	if ((uri = request_param(req, "REQUEST_URI")) == NULL &&
 	    (uri = request_param(req, "SCRIPT_NAME")) == NULL)
 		uri = "/";

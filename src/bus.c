@@ -365,17 +365,26 @@ bus_wait(struct bus_waiter *w, natsMsg *key, int ack_ms, char *why, size_t len)
 	return w->status;
 }
 
-static const char *
-bus_status_reason(enum bb_status s)
+/* The client's sentence for a failed publish of message id. */
+static void
+bus_fail(struct bb_err *e, enum bb_status s, const char *id, const char *detail)
 {
 	switch (s) {
 	case BB_ETIMEOUT:
-		return "JetStream did not acknowledge the order in time; it "
-		       "may or may not be stored";
+		bb_err_set(e,
+		    "JetStream did not acknowledge %s in time; it may "
+		    "or may not be stored (%s)",
+		    id, detail);
+		break;
 	case BB_EUNAVAIL:
-		return "the order stream is unavailable; nothing was stored";
+		bb_err_set(e,
+		    "the order stream is unavailable; nothing was "
+		    "stored (%s)",
+		    detail);
+		break;
 	default:
-		return bb_status_text(s);
+		bb_err_set(e, "%s (%s)", bb_status_text(s), detail);
+		break;
 	}
 }
 
@@ -426,13 +435,12 @@ bus_publish(struct bus *b, const char *subject, const char *msg_id,
 		atomic_store(&w->msg, NULL);
 		natsMsg_Destroy(m);
 		st = bus_map(s);
-		bb_err_set(
-		    e, "%s (%s)", bus_status_reason(st), natsStatus_GetText(s));
+		bus_fail(e, st, msg_id, natsStatus_GetText(s));
 		return st;
 	}
 	st = bus_wait(w, key, b->conf->nats.ack_timeout_ms, why, sizeof why);
 	if (st != BB_OK)
-		bb_err_set(e, "%s (%s)", bus_status_reason(st), why);
+		bus_fail(e, st, msg_id, why);
 	return st;
 }
 
