@@ -1,2 +1,281 @@
+/*
+ * jsutil.c: the test scripts' window on NATS and the machine, so that they
+ * read what JetStream really stored instead of trusting the gateway.
+ *
+ *   jsutil port                          a free TCP port on 127.0.0.1
+ *   jsutil -s URL wait MS                wait until the server answers
+ *   jsutil -s URL count STREAM           messages in STREAM (0 if absent)
+ *   jsutil -s URL last STREAM SUBJECT    the last message on SUBJECT:
+ *                                        "Nats-Msg-Id: <id>", a blank line,
+ *                                        then the data
+ *   jsutil -s URL dump STREAM            every message, one per line:
+ *                                        <seq> <subject> <msg-id> <data>
+ *   jsutil -s URL info STREAM            storage=file dup_s=120 max_age_s=0
+ *                                        replicas=1 subjects=orders.>
+ *   jsutil -s URL mkstream STREAM SUBJ memory|file DUP_S
+ *                                        create a stream (to test reuse)
+ *
+ * Exit status: 0 success, 1 failure (with a reason on stderr), 2 usage.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
-int main(void){return 0;}
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: jsutil port | jsutil -s URL "
+	                "{wait MS | count STREAM | last STREAM SUBJECT | "
+	                "dump STREAM | info STREAM | "
+	                "mkstream STREAM SUBJECT memory|file DUP_S}\n");
+	return 2;
+}
+
+static int
+cmd_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	int fd;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+		perror("jsutil: port");
+		return 1;
+	}
+	printf("%d\n", ntohs(sin.sin_port));
+	close(fd);
+	return 0;
+}
+
+static natsStatus
+connect_js(const char *url, natsConnection **nc, jsCtx **js)
+{
+	natsStatus s;
+
+	s = natsConnection_ConnectTo(nc, url);
+	if (s == NATS_OK)
+		s = natsConnection_JetStream(js, *nc, NULL);
+	return s;
+}
+
+static int
+cmd_wait(const char *url, int ms)
+{
+	struct timespec pause = {0, 50000000};
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	jsAccountInfo *ai = NULL;
+	int waited;
+
+	for (waited = 0; waited <= ms; waited += 50) {
+		if (natsConnection_ConnectTo(&nc, url) == NATS_OK) {
+			/* Connected is not enough: JetStream must answer. */
+			if (natsConnection_JetStream(&js, nc, NULL) ==
+			        NATS_OK &&
+			    js_GetAccountInfo(&ai, js, NULL, NULL) == NATS_OK) {
+				jsAccountInfo_Destroy(ai);
+				jsCtx_Destroy(js);
+				natsConnection_Destroy(nc);
+				return 0;
+			}
+			jsCtx_Destroy(js);
+			js = NULL;
+			natsConnection_Destroy(nc);
+			nc = NULL;
+		}
+		nanosleep(&pause, NULL);
+	}
+	fprintf(stderr, "jsutil: %s did not answer within %d ms\n", url, ms);
+	return 1;
+}
+
+static int
+cmd_count(jsCtx *js, const char *stream)
+{
+	jsStreamInfo *si = NULL;
+	natsStatus s;
+
+	s = js_GetStreamInfo(&si, js, stream, NULL, NULL);
+	if (s == NATS_NOT_FOUND) {
+		printf("0\n");
+		return 0;
+	}
+	if (s != NATS_OK) {
+		fprintf(
+		    stderr, "jsutil: stream info: %s\n", natsStatus_GetText(s));
+		return 1;
+	}
+	printf("%llu\n", (unsigned long long)si->State.Msgs);
+	jsStreamInfo_Destroy(si);
+	return 0;
+}
+
+static void
+print_msg(natsMsg *m, int oneline)
+{
+	const char *id = NULL;
+
+	natsMsgHeader_Get(m, "Nats-Msg-Id", &id);
+	if (oneline)
+		printf("%llu %s %s %.*s\n",
+		    (unsigned long long)natsMsg_GetSequence(m),
+		    natsMsg_GetSubject(m), id != NULL ? id : "-",
+		    natsMsg_GetDataLength(m), natsMsg_GetData(m));
+	else
+		printf("Nats-Msg-Id: %s\n\n%.*s\n", id != NULL ? id : "",
+		    natsMsg_GetDataLength(m), natsMsg_GetData(m));
+}
+
+static int
+cmd_last(jsCtx *js, const char *stream, const char *subject)
+{
+	natsMsg *m = NULL;
+	natsStatus s;
+
+	if ((s = js_GetLastMsg(&m, js, stream, subject, NULL, NULL)) !=
+	    NATS_OK) {
+		fprintf(stderr, "jsutil: last %s: %s\n", subject,
+		    natsStatus_GetText(s));
+		return 1;
+	}
+	print_msg(m, 0);
+	natsMsg_Destroy(m);
+	return 0;
+}
+
+static int
+cmd_dump(jsCtx *js, const char *stream)
+{
+	jsStreamInfo *si = NULL;
+	natsMsg *m = NULL;
+	uint64_t seq;
+	natsStatus s;
+
+	if ((s = js_GetStreamInfo(&si, js, stream, NULL, NULL)) != NATS_OK) {
+		fprintf(
+		    stderr, "jsutil: stream info: %s\n", natsStatus_GetText(s));
+		return 1;
+	}
+	for (seq = si->State.FirstSeq; seq != 0 && seq <= si->State.LastSeq;
+	     seq++) {
+		s = js_GetMsg(&m, js, stream, seq, NULL, NULL);
+		if (s == NATS_NOT_FOUND)
+			continue; /* deleted */
+		if (s != NATS_OK) {
+			fprintf(stderr, "jsutil: get %llu: %s\n",
+			    (unsigned long long)seq, natsStatus_GetText(s));
+			jsStreamInfo_Destroy(si);
+			return 1;
+		}
+		print_msg(m, 1);
+		natsMsg_Destroy(m);
+	}
+	jsStreamInfo_Destroy(si);
+	return 0;
+}
+
+static int
+cmd_info(jsCtx *js, const char *stream)
+{
+	jsStreamInfo *si = NULL;
+	jsStreamConfig *c;
+	natsStatus s;
+	int i;
+
+	if ((s = js_GetStreamInfo(&si, js, stream, NULL, NULL)) != NATS_OK) {
+		fprintf(
+		    stderr, "jsutil: stream info: %s\n", natsStatus_GetText(s));
+		return 1;
+	}
+	c = si->Config;
+	printf("storage=%s dup_s=%lld max_age_s=%lld replicas=%lld subjects=",
+	    c->Storage == js_FileStorage ? "file" : "memory",
+	    (long long)(c->Duplicates / 1000000000),
+	    (long long)(c->MaxAge / 1000000000), (long long)c->Replicas);
+	for (i = 0; i < c->SubjectsLen; i++)
+		printf("%s%s", i ? "," : "", c->Subjects[i]);
+	printf("\n");
+	jsStreamInfo_Destroy(si);
+	return 0;
+}
+
+static int
+cmd_mkstream(jsCtx *js, char **argv)
+{
+	const char *subjects[1] = {argv[2]};
+	jsStreamInfo *si = NULL;
+	jsStreamConfig sc;
+	natsStatus s;
+
+	jsStreamConfig_Init(&sc);
+	sc.Name = argv[1];
+	sc.Subjects = subjects;
+	sc.SubjectsLen = 1;
+	sc.Storage =
+	    strcmp(argv[3], "memory") == 0 ? js_MemoryStorage : js_FileStorage;
+	sc.Duplicates = (int64_t)atoi(argv[4]) * 1000000000;
+	if ((s = js_AddStream(&si, js, &sc, NULL, NULL)) != NATS_OK) {
+		fprintf(
+		    stderr, "jsutil: add stream: %s\n", natsStatus_GetText(s));
+		return 1;
+	}
+	jsStreamInfo_Destroy(si);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *url = NULL;
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	natsStatus s;
+	int rc;
+
+	if (argc == 2 && strcmp(argv[1], "port") == 0)
+		return cmd_port();
+	if (argc < 4 || strcmp(argv[1], "-s") != 0)
+		return usage();
+	url = argv[2];
+	argv += 3;
+	argc -= 3;
+	if (strcmp(argv[0], "wait") == 0 && argc == 2) {
+		rc = cmd_wait(url, atoi(argv[1]));
+		nats_Close();
+		return rc;
+	}
+	if ((s = connect_js(url, &nc, &js)) != NATS_OK) {
+		fprintf(stderr, "jsutil: %s: %s\n", url, natsStatus_GetText(s));
+		return 1;
+	}
+	if (strcmp(argv[0], "count") == 0 && argc == 2)
+		rc = cmd_count(js, argv[1]);
+	else if (strcmp(argv[0], "last") == 0 && argc == 3)
+		rc = cmd_last(js, argv[1], argv[2]);
+	else if (strcmp(argv[0], "dump") == 0 && argc == 2)
+		rc = cmd_dump(js, argv[1]);
+	else if (strcmp(argv[0], "info") == 0 && argc == 2)
+		rc = cmd_info(js, argv[1]);
+	else if (strcmp(argv[0], "mkstream") == 0 && argc == 5)
+		rc = cmd_mkstream(js, argv);
+	else
+		rc = usage();
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	nats_Close();
+	return rc;
+}

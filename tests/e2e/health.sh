@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# /healthz in the seed's shape, /health/live and /health/ready.
+. "${BB_SRCDIR:?run the scenarios through make check}/tests/e2e/lib.sh"
+t_begin "health endpoints"
+t_stack
+
+t_req GET /healthz
+expect "/healthz is 200 when NATS is up" "$T_STATUS" 200
+expect "/healthz says ok with the NATS check" "$(t_json '[.status, .checks.nats.status]|join(",")')" "ok,ok"
+check "/healthz has version and timestamp" jq -e '(.version|length > 0) and (.timestamp|test("Z$"))' <<<"$T_BODY" >/dev/null
+t_req HEAD /healthz
+expect "HEAD /healthz is 200" "$T_STATUS" 200
+expect "HEAD announces the JSON of GET" "$(t_header content-type)" "application/json"
+t_req GET /health/live
+expect "/health/live is 200" "$T_STATUS" 200
+t_req GET /health/ready
+expect "/health/ready is 200 with NATS and the stream" "$T_STATUS" 200
+expect "/health/ready checks both" "$(t_json '[.checks.nats.status, .checks.stream.status]|join(",")')" "ok,ok"
+t_req GET '/healthz?verbose=1'
+expect "a query string does not change the route" "$T_STATUS" 200

@@ -1,0 +1,101 @@
+# lib.sh: shared by the end-to-end scenarios, one scenario per script. Each
+# runs real servers (nats-server -js, spawn-fcgi + paddock-fcgi, lighttpd)
+# on free ports in a private temporary directory, started through the same
+# bb_* functions as `./boxbox up`, and stopped by PID from an EXIT trap.
+# Output is TAP-like; the exit status is what automake counts.
+
+set -uo pipefail
+: "${BB_SRCDIR:?run the scenarios through make check}"
+: "${BB_BUILDDIR:?run the scenarios through make check}"
+BB_LIB=1 . "$BB_SRCDIR/boxbox"
+
+T_N=0
+T_FAILED=0
+
+t_begin() {
+	T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/boxbox-e2e.XXXXXX")
+	bb_stack_init "$T_DIR"
+	trap t_end EXIT
+	echo "# $(basename "$0"): $*"
+}
+
+t_end() {
+	local rc=$?
+	# A scenario that died on its own (a server did not start) fails.
+	[ "$rc" = 0 ] || { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - the scenario stopped early (exit $rc)"; }
+	bb_stack_stop
+	if [ "$T_FAILED" -gt 0 ]; then
+		for f in "$T_DIR"/*.log; do
+			[ -s "$f" ] || continue
+			echo "# --- last lines of $(basename "$f")"
+			tail -15 "$f" | sed 's/^/#   /'
+		done
+	fi
+	rm -rf "$T_DIR"
+	echo "1..$T_N"
+	echo "# $((T_N - T_FAILED)) passed, $T_FAILED failed"
+	[ "$T_FAILED" = 0 ] && exit 0
+	exit 1
+}
+
+ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
+not_ok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $*"; }
+
+# check DESCRIPTION COMMAND...: one assertion.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# expect DESCRIPTION ACTUAL EXPECTED
+expect() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		echo "#   expected: $3"
+		echo "#   got:      $2"
+	fi
+}
+
+# Start NATS, the pool and lighttpd on free ports. T_PROCS children.
+t_stack() {
+	bb_start_nats "$(bb_jsutil port)"
+	bb_start_pool "$T_DIR/paddock.sock" "${T_PROCS:-2}" -c "$BB_SRCDIR/conf/paddock.conf"
+	bb_start_lighttpd "$(bb_jsutil port)"
+}
+
+# t_req METHOD PATH [curl args...]: sets T_STATUS, T_BODY, T_HEADERS
+# (lower-cased names) and T_TIME (seconds).
+t_req() {
+	local method=$1 path=$2 out how=(-X "$1")
+	shift 2
+	# -X HEAD would make curl wait for the body Content-Length announces.
+	[ "$method" = HEAD ] && how=(-I)
+	rm -f "$T_DIR/h" "$T_DIR/b"
+	touch "$T_DIR/b"
+	out=$(curl -sS "${how[@]}" -D "$T_DIR/h" -o "$T_DIR/b" \
+		-w '%{http_code} %{time_total}' --max-time 20 "$@" "${T_BASE:-$BB_URL}$path")
+	T_STATUS=${out%% *}
+	T_TIME=${out#* }
+	T_BODY=$(cat "$T_DIR/b")
+	T_HEADERS=$(tr -d '\r' <"$T_DIR/h" |
+		awk '{ i = index($0, ": "); if (i) print tolower(substr($0, 1, i - 1)) substr($0, i); else print }')
+}
+
+# t_post BODY [curl args...]: POST /v1/order as application/json.
+t_post() {
+	local body=$1
+	shift
+	t_req POST /v1/order -H 'Content-Type: application/json' --data-binary "$body" "$@"
+}
+
+# The value of a response header (name in lower case).
+t_header() { printf '%s\n' "$T_HEADERS" | sed -n "s/^$1: //p" | head -1; }
+
+t_json() { printf '%s' "$T_BODY" | jq -r "$1" 2>/dev/null; }
+
+t_count() { bb_jsutil -s "$BB_NATS_URL" count ORDERS; }
+
+SEED_BODY='{"size":"large","username":"tubias","destination":"manoel moreira"}'
