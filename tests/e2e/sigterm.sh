@@ -17,7 +17,7 @@ sleep 0.3
 victim=${BB_POOL_PIDS[0]}
 kill -TERM "$victim"
 start=$(date +%s%N)
-while kill -0 "$victim" 2>/dev/null; do sleep 0.05; done
+while bb_alive "$victim"; do sleep 0.05; done
 ms=$((($(date +%s%N) - start) / 1000000))
 check "the responder exits within 3 s of SIGTERM (took $ms ms)" test "$ms" -le 3000
 wait "$load"
