@@ -88,6 +88,18 @@ bus_emit(struct bus *b, const char *fmt, ...)
 	b->event(buf);
 }
 
+/* First connection after a start-up that found the server down. */
+static void
+bus_on_connected(natsConnection *nc, void *closure)
+{
+	struct bus *b = closure;
+	char url[256] = "";
+
+	natsConnection_GetConnectedUrl(nc, url, sizeof url);
+	atomic_store(&b->need_ensure, 1);
+	bus_emit(b, "nats: connected to %s", url);
+}
+
 static void
 bus_on_disconnected(natsConnection *nc, void *closure)
 {
@@ -531,7 +543,13 @@ bus_options(struct bus *b)
 	IFOK_BUS(s, natsOptions_SetMaxReconnect(o, -1));
 	IFOK_BUS(s, natsOptions_SetReconnectWait(o, c->nats.reconnect_wait_ms));
 	IFOK_BUS(s, natsOptions_SetReconnectJitter(o, 100, 1000));
-	IFOK_BUS(s, natsOptions_SetRetryOnFailedConnect(o, true, NULL, NULL));
+	/*
+	 * With a connected callback, Connect() returns NATS_NOT_YET_CONNECTED
+	 * at once when the server is down and keeps trying in the background;
+	 * without one it would block, retrying, for ever.
+	 */
+	IFOK_BUS(s,
+	    natsOptions_SetRetryOnFailedConnect(o, true, bus_on_connected, b));
 	IFOK_BUS(s, natsOptions_SetReconnectBufSize(o, 0));
 	IFOK_BUS(s, natsOptions_SetFailRequestsOnDisconnect(o, true));
 	IFOK_BUS(s, natsOptions_SetPingInterval(o, 10000));

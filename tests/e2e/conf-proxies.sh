@@ -49,7 +49,7 @@ NGINX
 check "nginx accepts conf/nginx/boxbox.conf" nginx -t -q -p "$T_DIR/nginx" -c "$T_DIR/nginx/nginx.conf"
 nginx -p "$T_DIR/nginx" -c "$T_DIR/nginx/nginx.conf" 2>>"$T_DIR/nginx.log" &
 bb_track $! nginx
-for ((i = 0; i < 100; i++)); do curl -fsS -o /dev/null "http://127.0.0.1:$port/health/live" 2>/dev/null && break; sleep 0.05; done
+for ((i = 0; i < 100; i++)); do curl -fsS --max-time 1 -o /dev/null "http://127.0.0.1:$port/health/live" 2>/dev/null && break; sleep 0.05; done
 T_BASE=http://127.0.0.1:$port
 t_post "$SEED_BODY"
 expect "an order through nginx gets 200" "$T_STATUS" 200

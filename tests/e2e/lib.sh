@@ -16,11 +16,16 @@ t_begin() {
 	T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/boxbox-e2e.XXXXXX")
 	bb_stack_init "$T_DIR"
 	trap t_end EXIT
+	# A scenario never hangs CI: after T_TIMEOUT seconds it fails.
+	trap 'echo "# timed out after ${T_TIMEOUT:-120} s"; exit 124' TERM
+	(sleep "${T_TIMEOUT:-120}" && kill -TERM $$) 2>/dev/null &
+	T_WATCHDOG=$!
 	echo "# $(basename "$0"): $*"
 }
 
 t_end() {
 	local rc=$?
+	kill "$T_WATCHDOG" 2>/dev/null
 	# A scenario that died on its own (a server did not start) fails.
 	[ "$rc" = 0 ] || { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - the scenario stopped early (exit $rc)"; }
 	bb_stack_stop
