@@ -56,13 +56,16 @@ cors_headers(struct request *req)
 	const char *allow;
 	char list[512];
 
-	if (c->cors.allow_origins.n == 0 || !cors_origin_sane(req->origin))
+	if (c->cors.allow_origins.n == 0)
 		return;
-	if ((allow = cors_allowed(c, req->origin)) == NULL)
+	allow =
+	    cors_origin_sane(req->origin) ? cors_allowed(c, req->origin) : NULL;
+	/* The answer depends on Origin unless every origin gets "*". */
+	if (allow == NULL || strcmp(allow, "*") != 0)
+		request_header(req, "Vary: Origin");
+	if (allow == NULL)
 		return;
 	request_header(req, "Access-Control-Allow-Origin: %s", allow);
-	if (strcmp(allow, "*") != 0)
-		request_header(req, "Vary: Origin");
 	if (c->cors.allow_credentials)
 		request_header(req, "Access-Control-Allow-Credentials: true");
 	if (c->cors.expose_headers.n > 0) {

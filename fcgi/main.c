@@ -5,17 +5,22 @@
  * when started by spawn-fcgi or a web server, or its own with -s or -b.
  *
  * SIGTERM or SIGINT: stop accepting, let requests in flight finish and get
- * their acknowledgements, close NATS, exit 0. Workers blocked in accept()
- * must notice: the listening socket gets a receive timeout, so accept()
- * returns EAGAIN every ACCEPT_WAKE_S and the worker looks at the stop flag.
- * Not a signal: fcgi2 does not retry read(2) or write(2) on EINTR, so a
- * signal could break a request in flight. Not shutdown(2): under spawn-fcgi
- * the socket is shared, and that would stop the sibling processes too.
+ * their acknowledgements, close NATS, exit 0. Workers must notice while
+ * idle: each polls the (non-blocking) listening socket for ACCEPT_WAKE_S
+ * before FCGX_Accept_r(), and looks at the stop flag in between; when a
+ * sibling takes the connection first, accept() says EAGAIN and the worker
+ * polls again. Not a signal: fcgi2 does not retry read(2) or write(2) on
+ * EINTR, so a signal could break a request in flight. Not shutdown(2):
+ * under spawn-fcgi the socket is shared, and that would stop the sibling
+ * processes too. Not a receive timeout on the listener: TCP sockets would
+ * inherit it while fcgi2 still reads the request's parameters.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,7 +38,8 @@
 #define PADDOCK_CONF "/etc/boxbox/paddock.conf"
 #endif
 
-#define ACCEPT_WAKE_S 1
+#define ACCEPT_WAKE_S        1
+#define REQUEST_IO_TIMEOUT_S 30 /* a stalled web server cannot pin a worker */
 
 struct worker {
 	pthread_t tid;
@@ -58,14 +64,24 @@ usage(void)
 	exit(2);
 }
 
-/* Set fd's receive timeout; on a listener it bounds each accept(2). */
+/* Bound reads and writes on an accepted connection. */
 static void
-set_rcvtimeo(int fd, int seconds)
+set_timeouts(int fd, int seconds)
 {
 	struct timeval tv = {seconds, 0};
 
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1)
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == -1)
 		log_warn("%s: setsockopt", __func__);
+}
+
+/* 1 when the listener has a connection waiting, 0 after ACCEPT_WAKE_S. */
+static int
+accept_ready(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	return poll(&pfd, 1, ACCEPT_WAKE_S * 1000) > 0;
 }
 
 static void
@@ -91,6 +107,8 @@ worker_main(void *arg)
 	}
 	FCGX_InitRequest(&fr, w->listen_fd, 0);
 	while (!atomic_load(&app->stopping)) {
+		if (!accept_ready(w->listen_fd))
+			continue;
 		if ((rc = FCGX_Accept_r(&fr)) < 0) {
 			if (atomic_load(&app->stopping) || rc == -EAGAIN ||
 			    rc == -EINTR)
@@ -100,8 +118,7 @@ worker_main(void *arg)
 			nanosleep(&(struct timespec){0, 100000000}, NULL);
 			continue;
 		}
-		/* Accepted sockets inherit the listener's timeout: clear it. */
-		set_rcvtimeo(fr.ipcFd, 0);
+		set_timeouts(fr.ipcFd, REQUEST_IO_TIMEOUT_S);
 		request_begin(&req, app, &fr, body);
 		route_dispatch(&req);
 		FCGX_Finish_r(&fr);
@@ -144,7 +161,9 @@ open_listener(const char *sock, const char *bind_addr, int backlog)
 		fatalx("standard input is not a listening socket: start "
 		       "paddock-fcgi from spawn-fcgi or a FastCGI server, or "
 		       "give -s socket or -b host:port");
-	set_rcvtimeo(fd, ACCEPT_WAKE_S);
+	/* Shared with siblings under spawn-fcgi, who all do the same. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		fatal("fcntl O_NONBLOCK");
 	return fd;
 }
 

@@ -44,7 +44,7 @@ struct bus_waiter {
 
 struct bus {
 	const struct bb_conf *conf;
-	bus_event_cb event;
+	_Atomic(bus_event_cb) event; /* read by nats.c threads */
 	natsOptions *opts;
 	natsConnection *nc;
 	jsCtx *js;
@@ -77,15 +77,16 @@ static void bus_emit(struct bus *b, const char *fmt, ...)
 static void
 bus_emit(struct bus *b, const char *fmt, ...)
 {
+	bus_event_cb event = atomic_load(&b->event);
 	char buf[512];
 	va_list ap;
 
-	if (b->event == NULL)
+	if (event == NULL)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	b->event(buf);
+	event(buf);
 }
 
 /* First connection after a start-up that found the server down. */
@@ -446,7 +447,13 @@ bus_publish(struct bus *b, const char *subject, const char *msg_id,
 	if ((s = js_PublishMsgAsync(b->js, &m, &po)) != NATS_OK) {
 		atomic_store(&w->msg, NULL);
 		natsMsg_Destroy(m);
+		/*
+		 * Not sent, so certainly not stored: 503, even for nats.c's
+		 * NATS_TIMEOUT, which here means it stalled on max_pending.
+		 */
 		st = bus_map(s);
+		if (st == BB_ETIMEOUT)
+			st = BB_EUNAVAIL;
 		bus_fail(e, st, msg_id, natsStatus_GetText(s));
 		return st;
 	}
@@ -527,6 +534,140 @@ bus_stream_ready(struct bus *b, struct bb_err *e)
 	return st;
 }
 
+/* ---- subscribing ------------------------------------------------------- */
+
+struct bus_sub {
+	natsSubscription *sub;
+	bus_msg_cb cb;
+	void *closure;
+};
+
+/* nats.c's message callback: hand over sequence and payload, then free. */
+static void
+bus_on_msg(
+    natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	struct bus_sub *bs = closure;
+	jsMsgMetaData *meta = NULL;
+
+	if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+		bs->cb(bs->closure, meta->Sequence.Stream, natsMsg_GetData(msg),
+		    (size_t)natsMsg_GetDataLength(msg));
+		jsMsgMetaData_Destroy(meta);
+	}
+	natsMsg_Destroy(msg); /* a nats message callback owns the message */
+}
+
+/* After the last callback of a subscription: only now can bs go. */
+static void
+bus_sub_complete(void *closure)
+{
+	free(closure);
+}
+
+/*
+ * An ordered consumer on subject of the configured stream, from stream
+ * sequence start_seq (when not 0), else from start_ms (Unix ms, when not
+ * 0), else from new messages on. nats.c recreates an ordered consumer from
+ * the last sequence it delivered after a reconnect or a gap, so nothing is
+ * skipped. cb runs on a nats.c thread, one message at a time. *out is
+ * freed by bus_unsubscribe().
+ */
+enum bb_status
+bus_subscribe(struct bus *b, const char *subject, uint64_t start_seq,
+    int64_t start_ms, bus_msg_cb cb, void *closure, struct bus_sub **out,
+    struct bb_err *e)
+{
+	struct bus_sub *bs;
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	*out = NULL;
+	if ((bs = calloc(1, sizeof *bs)) == NULL)
+		return BB_ENOMEM;
+	/* cb's closure is kept by value: see bus_unsubscribe() */
+	bs->cb = cb;
+	bs->closure = closure;
+	jsSubOptions_Init(&so);
+	so.Stream = b->conf->stream.name;
+	so.Ordered = true;
+	if (start_seq != 0) {
+		so.Config.DeliverPolicy = js_DeliverByStartSequence;
+		so.Config.OptStartSeq = start_seq;
+	} else if (start_ms != 0) {
+		so.Config.DeliverPolicy = js_DeliverByStartTime;
+		so.Config.OptStartTime = start_ms * 1000000;
+	} else
+		so.Config.DeliverPolicy = js_DeliverNew;
+	s = js_Subscribe(
+	    &bs->sub, b->js, subject, bus_on_msg, bs, NULL, &so, &jerr);
+	if (s != NATS_OK) {
+		bb_err_set(e, "subscribe %s: %s (%d)", subject,
+		    natsStatus_GetText(s), (int)jerr);
+		free(bs);
+		return bus_map(s) == BB_ETIMEOUT ? BB_EUNAVAIL : bus_map(s);
+	}
+	natsSubscription_SetOnCompleteCB(bs->sub, bus_sub_complete, bs);
+	*out = bs;
+	return BB_OK;
+}
+
+/*
+ * Stop a subscription. A callback already running may finish after this
+ * returns (nats.c delivers on its own thread), so the closure given to
+ * bus_subscribe() must stay valid: pass a value, such as an id.
+ */
+void
+bus_unsubscribe(struct bus_sub *bs)
+{
+	natsSubscription *sub;
+
+	if (bs == NULL)
+		return;
+	sub = bs->sub; /* bs may be freed by bus_sub_complete from here on */
+	natsSubscription_Unsubscribe(sub);
+	natsSubscription_Destroy(sub);
+}
+
+/*
+ * How many messages the consumer behind bs has yet to deliver, and the
+ * stream sequence it has delivered up to.
+ */
+enum bb_status
+bus_sub_pending(struct bus_sub *bs, uint64_t *pending, uint64_t *delivered)
+{
+	jsConsumerInfo *ci = NULL;
+
+	if (natsSubscription_GetConsumerInfo(&ci, bs->sub, NULL, NULL) !=
+	    NATS_OK)
+		return BB_EUNAVAIL;
+	*pending = ci->NumPending;
+	*delivered = ci->Delivered.Stream;
+	jsConsumerInfo_Destroy(ci);
+	return BB_OK;
+}
+
+/* The stream's first and last sequence (0 and 0 when empty). */
+enum bb_status
+bus_stream_seqs(
+    struct bus *b, uint64_t *first, uint64_t *last, struct bb_err *e)
+{
+	jsStreamInfo *si = NULL;
+	natsStatus s;
+
+	s = js_GetStreamInfo(&si, b->js, b->conf->stream.name, NULL, NULL);
+	if (s != NATS_OK) {
+		bb_err_set(e, "stream %s: %s", b->conf->stream.name,
+		    natsStatus_GetText(s));
+		return BB_EUNAVAIL;
+	}
+	*first = si->State.FirstSeq;
+	*last = si->State.LastSeq;
+	jsStreamInfo_Destroy(si);
+	return BB_OK;
+}
+
 /* ---- life cycle ---------------------------------------------------------- */
 
 static natsStatus
@@ -552,7 +693,8 @@ bus_options(struct bus *b)
 	    natsOptions_SetRetryOnFailedConnect(o, true, bus_on_connected, b));
 	IFOK_BUS(s, natsOptions_SetReconnectBufSize(o, 0));
 	IFOK_BUS(s, natsOptions_SetFailRequestsOnDisconnect(o, true));
-	IFOK_BUS(s, natsOptions_SetPingInterval(o, 10000));
+	/* A silently dead link is found within about 4-6 s, not 20-30. */
+	IFOK_BUS(s, natsOptions_SetPingInterval(o, 2000));
 	IFOK_BUS(s, natsOptions_SetMaxPingsOut(o, 2));
 	IFOK_BUS(s, natsOptions_SetDisconnectedCB(o, bus_on_disconnected, b));
 	IFOK_BUS(s, natsOptions_SetReconnectedCB(o, bus_on_reconnected, b));
@@ -587,7 +729,7 @@ bus_open(struct bus **out, const struct bb_conf *conf, bus_event_cb event,
 		return -1;
 	}
 	b->conf = conf;
-	b->event = event;
+	atomic_store(&b->event, event);
 	pthread_mutex_init(&b->wmu, NULL);
 	pthread_mutex_init(&b->emu, NULL);
 	atomic_store(&b->need_ensure, 1);
@@ -644,14 +786,20 @@ bus_close(struct bus *b)
 		jsPubOptions_Init(&po);
 		po.MaxWait = b->conf->nats.ack_timeout_ms;
 		js_PublishAsyncComplete(b->js, &po);
-		jsCtx_Destroy(b->js);
 	}
-	b->event = NULL; /* closing is not news: no "disconnected" line */
-	if (b->nc != NULL) {
+	/* closing is not news: no "disconnected" line */
+	atomic_store(&b->event, NULL);
+	if (b->nc != NULL)
 		natsConnection_Close(b->nc);
-		natsConnection_Destroy(b->nc);
-	}
+	jsCtx_Destroy(b->js);
+	natsConnection_Destroy(b->nc);
 	natsOptions_Destroy(b->opts);
+	/*
+	 * nats.c's threads may still be running callbacks that point at b
+	 * (the AckHandler, connection events): wait until every one has
+	 * unwound before freeing what they use.
+	 */
+	nats_CloseAndWait(0);
 	for (i = 0; i < atomic_load(&b->nwaiters); i++) {
 		pthread_cond_destroy(&b->waiters[i]->cv);
 		pthread_mutex_destroy(&b->waiters[i]->mu);
@@ -660,5 +808,4 @@ bus_close(struct bus *b)
 	pthread_mutex_destroy(&b->wmu);
 	pthread_mutex_destroy(&b->emu);
 	free(b);
-	nats_CloseAndWait(2000);
 }
