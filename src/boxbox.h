@@ -120,6 +120,20 @@ struct bb_conf {
 		char *level;
 		char *file;
 	} log;
+	struct {
+		char *listen;
+		char *unix_path;
+		int max_clients;
+		int heartbeat_s;
+		int retry_ms;
+		int retry_jitter_ms;
+		int max_buffer;
+		int header_max;
+		int request_timeout_s;
+		int replay_last;
+		int ring;
+		int max_replays;
+	} relay;
 };
 
 #define CONF_ENV_PREFIX "PADDOCK_"
@@ -190,5 +204,19 @@ enum bb_status bus_publish(struct bus *, const char *, const char *,
 enum bus_state bus_state(struct bus *, char *, size_t);
 enum bb_status bus_stream_ready(struct bus *, struct bb_err *);
 const char *bus_state_text(enum bus_state);
+
+/*
+ * A message from an ordered subscription: its stream sequence and payload,
+ * valid only during the call. Runs on a nats.c thread.
+ */
+typedef void (*bus_msg_cb)(void *, uint64_t, const char *, size_t);
+struct bus_sub;
+
+enum bb_status bus_subscribe(struct bus *, const char *, uint64_t, int64_t,
+    bus_msg_cb, void *, struct bus_sub **, struct bb_err *);
+void bus_unsubscribe(struct bus_sub *);
+enum bb_status bus_sub_pending(struct bus_sub *, uint64_t *, uint64_t *);
+enum bb_status bus_stream_seqs(
+    struct bus *, uint64_t *, uint64_t *, struct bb_err *);
 
 #endif

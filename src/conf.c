@@ -70,6 +70,23 @@ static const struct conf_key conf_keys[] = {
         "false", 0, 0},
     {"log", "level", CONF_STR, OFF(log.level), "info", 0, 0},
     {"log", "file", CONF_STR, OFF(log.file), "", 0, 0},
+    {"relay", "listen", CONF_STR, OFF(relay.listen), "127.0.0.1:8090", 0, 0},
+    {"relay", "unix", CONF_STR, OFF(relay.unix_path), "", 0, 0},
+    {"relay", "max_clients", CONF_INT, OFF(relay.max_clients), "10000", 1,
+        1000000},
+    {"relay", "heartbeat_s", CONF_INT, OFF(relay.heartbeat_s), "15", 1, 3600},
+    {"relay", "retry_ms", CONF_INT, OFF(relay.retry_ms), "3000", 100, 600000},
+    {"relay", "retry_jitter_ms", CONF_INT, OFF(relay.retry_jitter_ms), "2000",
+        0, 600000},
+    {"relay", "max_buffer", CONF_INT, OFF(relay.max_buffer), "262144", 4096,
+        67108864},
+    {"relay", "header_max", CONF_INT, OFF(relay.header_max), "8192", 512,
+        65536},
+    {"relay", "request_timeout_s", CONF_INT, OFF(relay.request_timeout_s), "10",
+        1, 3600},
+    {"relay", "replay_last", CONF_INT, OFF(relay.replay_last), "0", 0, 100000},
+    {"relay", "ring", CONF_INT, OFF(relay.ring), "4096", 16, 1000000},
+    {"relay", "max_replays", CONF_INT, OFF(relay.max_replays), "64", 1, 10000},
 };
 
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
@@ -415,7 +432,8 @@ conf_validate(struct bb_conf *c, char **cause)
 	if (c->order.sizes.n == 0)
 		return conf_fail(cause, "order.sizes must name at least one "
 		                        "size");
-	if (!conf_subject_ok(c->stream.prefix, 0))
+	if (strlen(c->stream.prefix) > 64 ||
+	    !conf_subject_ok(c->stream.prefix, 0))
 		return conf_fail(cause,
 		    "stream.prefix '%s' is not a valid "
 		    "subject prefix",

@@ -14,6 +14,10 @@
  *                                        replicas=1 subjects=orders.>
  *   jsutil -s URL mkstream STREAM SUBJ memory|file DUP_S
  *                                        create a stream (to test reuse)
+ *   jsutil -s URL pub PREFIX N BYTES     publish N order-like messages of
+ *                                        about BYTES bytes on PREFIX.<i>,
+ *                                        pipelined, and wait for the acks
+ *   jsutil -s URL purge STREAM KEEP      purge all but the last KEEP
  *
  * Exit status: 0 success, 1 failure (with a reason on stderr), 2 usage.
  */
@@ -237,6 +241,53 @@ cmd_mkstream(jsCtx *js, char **argv)
 	return 0;
 }
 
+static int
+cmd_pub(jsCtx *js, const char *prefix, int n, int bytes)
+{
+	char subject[256], *data;
+	jsPubOptions po;
+	natsStatus s = NATS_OK;
+	int i, len;
+
+	if (n < 1 || bytes < 64 || (data = malloc((size_t)bytes + 1)) == NULL)
+		return usage();
+	for (i = 0; s == NATS_OK && i < n; i++) {
+		snprintf(subject, sizeof subject, "%s.%d", prefix, i);
+		len = snprintf(data, (size_t)bytes + 1,
+		    "{\"order_id\":\"bulk-%d\",\"username\":\"bulk\","
+		    "\"pad\":\"",
+		    i);
+		memset(data + len, 'x', (size_t)(bytes - len - 2));
+		memcpy(data + bytes - 2, "\"}", 2);
+		s = js_PublishAsync(js, subject, data, bytes, NULL);
+	}
+	free(data);
+	jsPubOptions_Init(&po);
+	po.MaxWait = 30000;
+	if (s == NATS_OK)
+		s = js_PublishAsyncComplete(js, &po);
+	if (s != NATS_OK) {
+		fprintf(stderr, "jsutil: pub: %s\n", natsStatus_GetText(s));
+		return 1;
+	}
+	return 0;
+}
+
+static int
+cmd_purge(jsCtx *js, const char *stream, int keep)
+{
+	jsOptions o;
+	natsStatus s;
+
+	jsOptions_Init(&o);
+	o.Stream.Purge.Keep = (uint64_t)keep;
+	if ((s = js_PurgeStream(js, stream, &o, NULL)) != NATS_OK) {
+		fprintf(stderr, "jsutil: purge: %s\n", natsStatus_GetText(s));
+		return 1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -272,6 +323,10 @@ main(int argc, char **argv)
 		rc = cmd_info(js, argv[1]);
 	else if (strcmp(argv[0], "mkstream") == 0 && argc == 5)
 		rc = cmd_mkstream(js, argv);
+	else if (strcmp(argv[0], "pub") == 0 && argc == 4)
+		rc = cmd_pub(js, argv[1], atoi(argv[2]), atoi(argv[3]));
+	else if (strcmp(argv[0], "purge") == 0 && argc == 3)
+		rc = cmd_purge(js, argv[1], atoi(argv[2]));
 	else
 		rc = usage();
 	jsCtx_Destroy(js);

@@ -36,7 +36,7 @@ t_end() {
 			tail -15 "$f" | sed 's/^/#   /'
 		done
 	fi
-	rm -rf "$T_DIR"
+	[ -n "${T_KEEP:-}" ] || rm -rf "$T_DIR"
 	echo "1..$T_N"
 	echo "# $((T_N - T_FAILED)) passed, $T_FAILED failed"
 	[ "$T_FAILED" = 0 ] && exit 0
@@ -64,10 +64,12 @@ expect() {
 	fi
 }
 
-# Start NATS, the pool and lighttpd on free ports. T_PROCS children.
+# Start NATS, the pool, the relay and lighttpd on free ports. T_PROCS
+# responder processes.
 t_stack() {
 	bb_start_nats "$(bb_jsutil port)"
 	bb_start_pool "$T_DIR/paddock.sock" "${T_PROCS:-2}" -c "$BB_SRCDIR/conf/paddock.conf"
+	bb_start_relay "$(bb_jsutil port)" -c "$BB_SRCDIR/conf/paddock.conf"
 	bb_start_lighttpd "$(bb_jsutil port)"
 }
 
@@ -104,3 +106,48 @@ t_json() { printf '%s' "$T_BODY" | jq -r "$1" 2>/dev/null; }
 t_count() { bb_jsutil -s "$BB_NATS_URL" count ORDERS; }
 
 SEED_BODY='{"size":"large","username":"tubias","destination":"manoel moreira"}'
+
+# ---- SSE streams -----------------------------------------------------------
+
+# sse_open NAME URL [curl args]: read a stream into $T_DIR/NAME.sse in the
+# background (its PID in SSE_PID[NAME]); returns once ": connected" came.
+declare -A SSE_PID
+sse_open() {
+	local name=$1 url=$2 i
+	shift 2
+	curl -sS -N --max-time "${T_TIMEOUT:-120}" "$@" "$url" \
+		>"$T_DIR/$name.sse" 2>"$T_DIR/$name.err" &
+	SSE_PID[$name]=$!
+	bb_track $! "curl-$name"
+	for ((i = 0; i < 200; i++)); do
+		grep -q '^: connected' "$T_DIR/$name.sse" 2>/dev/null && return 0
+		sleep 0.025
+	done
+	echo "# stream $name did not connect: $(cat "$T_DIR/$name.err" "$T_DIR/$name.sse")"
+	return 1
+}
+
+# sse_wait NAME REGEX [SECONDS]: until a line of the stream matches.
+sse_wait() {
+	local name=$1 re=$2 limit=${3:-5} start
+	start=$(date +%s%N)
+	until grep -Eq "$re" "$T_DIR/$name.sse" 2>/dev/null; do
+		[ $(($(date +%s%N) - start)) -gt $((limit * 1000000000)) ] && return 1
+		sleep 0.01
+	done
+}
+
+# The ids a stream received, space-separated, in order.
+sse_ids() { sed -n 's/^id: //p' "$T_DIR/$1.sse" | tr '\n' ' ' | sed 's/ $//'; }
+
+sse_close() { kill "${SSE_PID[$1]}" 2>/dev/null; wait "${SSE_PID[$1]}" 2>/dev/null; true; }
+
+# t_orders N: post N orders at the front door; their ids in T_IDS.
+t_orders() {
+	local i
+	T_IDS=()
+	for ((i = 0; i < $1; i++)); do
+		t_post "$SEED_BODY"
+		T_IDS+=("$(t_json .order_id)")
+	done
+}
