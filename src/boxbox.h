@@ -134,6 +134,19 @@ struct bb_conf {
 		int ring;
 		int max_replays;
 	} relay;
+	struct {
+		int time_scale_pct; /* every kitchen duration, in % */
+		int seed;           /* 0: a new random seed per start */
+	} kitchen;
+	struct {
+		int dough_ms;
+		int factor_min_pct;
+		int factor_max_pct;
+		int sleep_every_s; /* 0: never sleeps */
+		int sleep_for_s;
+		int oversleep_pct;
+		int oversleep_factor_pct;
+	} panettiere;
 };
 
 #define CONF_ENV_PREFIX "PADDOCK_"
@@ -218,5 +231,20 @@ void bus_unsubscribe(struct bus_sub *);
 enum bb_status bus_sub_pending(struct bus_sub *, uint64_t *, uint64_t *);
 enum bb_status bus_stream_seqs(
     struct bus *, uint64_t *, uint64_t *, struct bb_err *);
+
+/*
+ * bus-rpc.c: NATS core request/reply. A request's reply subject and
+ * payload, valid only during the call; reply is NULL when the sender
+ * expects no answer. Runs on a nats.c thread, one message at a time per
+ * subscription.
+ */
+typedef void (*bus_req_cb)(void *, const char *, const char *, size_t);
+struct bus_rpc;
+
+enum bb_status bus_serve(struct bus *, const char *, const char *, bus_req_cb,
+    void *, struct bus_rpc **, struct bb_err *);
+void bus_unserve(struct bus_rpc *);
+enum bb_status bus_reply(struct bus *, const char *, const char *, size_t);
+enum bb_status bus_flush(struct bus *, int);
 
 #endif

@@ -27,6 +27,7 @@
 #include <nats/nats.h>
 
 #include "boxbox.h"
+#include "bus-int.h"
 
 #define BUS_WAITERS_MAX     1024 /* the most worker threads a process runs */
 #define BUS_READY_CACHE_MS  1000
@@ -808,4 +809,11 @@ bus_close(struct bus *b)
 	pthread_mutex_destroy(&b->wmu);
 	pthread_mutex_destroy(&b->emu);
 	free(b);
+}
+
+/* For the other bus-*.c files only (see bus-int.h). */
+natsConnection *
+bus_conn(struct bus *b)
+{
+	return b->nc;
 }

@@ -87,6 +87,23 @@ static const struct conf_key conf_keys[] = {
     {"relay", "replay_last", CONF_INT, OFF(relay.replay_last), "0", 0, 100000},
     {"relay", "ring", CONF_INT, OFF(relay.ring), "4096", 16, 1000000},
     {"relay", "max_replays", CONF_INT, OFF(relay.max_replays), "64", 1, 10000},
+    {"kitchen", "time_scale_pct", CONF_INT, OFF(kitchen.time_scale_pct), "100",
+        1, 100000},
+    {"kitchen", "seed", CONF_INT, OFF(kitchen.seed), "0", 0, INT_MAX},
+    {"panettiere", "dough_ms", CONF_INT, OFF(panettiere.dough_ms), "2000", 1,
+        3600000},
+    {"panettiere", "factor_min_pct", CONF_INT, OFF(panettiere.factor_min_pct),
+        "50", 1, 10000},
+    {"panettiere", "factor_max_pct", CONF_INT, OFF(panettiere.factor_max_pct),
+        "200", 1, 10000},
+    {"panettiere", "sleep_every_s", CONF_INT, OFF(panettiere.sleep_every_s),
+        "60", 0, 86400},
+    {"panettiere", "sleep_for_s", CONF_INT, OFF(panettiere.sleep_for_s), "10",
+        0, 86400},
+    {"panettiere", "oversleep_pct", CONF_INT, OFF(panettiere.oversleep_pct),
+        "30", 0, 100},
+    {"panettiere", "oversleep_factor_pct", CONF_INT,
+        OFF(panettiere.oversleep_factor_pct), "200", 100, 10000},
 };
 
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
@@ -461,6 +478,11 @@ conf_validate(struct bb_conf *c, char **cause)
 			    "cors.allow_credentials = true (browsers refuse "
 			    "it; list the origins instead)");
 	}
+	if (c->panettiere.factor_min_pct > c->panettiere.factor_max_pct)
+		return conf_fail(cause,
+		    "panettiere.factor_min_pct %d is above "
+		    "panettiere.factor_max_pct %d",
+		    c->panettiere.factor_min_pct, c->panettiere.factor_max_pct);
 	return 0;
 }
 

@@ -18,6 +18,8 @@
  *                                        about BYTES bytes on PREFIX.<i>,
  *                                        pipelined, and wait for the acks
  *   jsutil -s URL purge STREAM KEEP      purge all but the last KEEP
+ *   jsutil -s URL req SUBJECT DATA MS    a core NATS request; prints the
+ *                                        reply's data (1 on timeout)
  *
  * Exit status: 0 success, 1 failure (with a reason on stderr), 2 usage.
  */
@@ -40,7 +42,8 @@ usage(void)
 	fprintf(stderr, "usage: jsutil port | jsutil -s URL "
 	                "{wait MS | count STREAM | last STREAM SUBJECT | "
 	                "dump STREAM | info STREAM | "
-	                "mkstream STREAM SUBJECT memory|file DUP_S}\n");
+	                "mkstream STREAM SUBJECT memory|file DUP_S | "
+	                "req SUBJECT DATA MS}\n");
 	return 2;
 }
 
@@ -288,6 +291,23 @@ cmd_purge(jsCtx *js, const char *stream, int keep)
 	return 0;
 }
 
+static int
+cmd_req(natsConnection *nc, const char *subject, const char *data, int ms)
+{
+	natsMsg *reply = NULL;
+	natsStatus s;
+
+	s = natsConnection_RequestString(&reply, nc, subject, data, ms);
+	if (s != NATS_OK) {
+		fprintf(stderr, "jsutil: req %s: %s\n", subject,
+		    natsStatus_GetText(s));
+		return 1;
+	}
+	printf("%.*s\n", natsMsg_GetDataLength(reply), natsMsg_GetData(reply));
+	natsMsg_Destroy(reply);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -327,6 +347,8 @@ main(int argc, char **argv)
 		rc = cmd_pub(js, argv[1], atoi(argv[2]), atoi(argv[3]));
 	else if (strcmp(argv[0], "purge") == 0 && argc == 3)
 		rc = cmd_purge(js, argv[1], atoi(argv[2]));
+	else if (strcmp(argv[0], "req") == 0 && argc == 4)
+		rc = cmd_req(nc, argv[1], argv[2], atoi(argv[3]));
 	else
 		rc = usage();
 	jsCtx_Destroy(js);

@@ -1,0 +1,96 @@
+/*
+ * kitchen.h: the kitchen's services (panettiere now, maestro later).
+ * Types and prototypes, one section per source file, as in boxbox.h.
+ */
+#ifndef KITCHEN_H
+#define KITCHEN_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "boxbox.h"
+
+/* clock.c: scaled durations and a seeded RNG; pure, any thread. */
+struct clock_rng {
+	uint64_t s;
+};
+
+/* Independent streams drawn from one kitchen.seed. */
+enum clock_stream { CLOCK_STREAM_DOUGH = 1, CLOCK_STREAM_NAP };
+
+void clock_rng_seed(struct clock_rng *, uint64_t, enum clock_stream);
+uint64_t clock_rng_next(struct clock_rng *);
+int clock_rng_range(struct clock_rng *, int, int);
+int clock_rng_chance(struct clock_rng *, int);
+uint64_t clock_random_seed(void);
+int64_t clock_scale(int64_t, int);
+int64_t clock_jitter(struct clock_rng *, int64_t, int, int, int);
+
+/* oven.c: replies held until their due time, then handed to a callback. */
+struct oven;
+
+/* Called on the oven's thread with a reply subject and a body. */
+typedef void (*oven_cb)(void *, const char *, const char *, size_t);
+
+int oven_open(struct oven **, oven_cb, void *, char **);
+enum bb_status oven_put(struct oven *, int64_t, const char *, const char *);
+size_t oven_count(struct oven *);
+void oven_close(struct oven *);
+void oven_free(struct oven *);
+
+/* panettiere-nap.c: the baker's sleep schedule; pure. */
+struct panettiere_nap_plan {
+	int64_t every_ms; /* awake this long after each nap */
+	int64_t for_ms;   /* then asleep this long */
+	int oversleep_pct;
+	int oversleep_factor_pct;
+};
+
+/* One nap: asleep from start (inclusive) to end (exclusive), Unix ms. */
+struct panettiere_nap {
+	int64_t start;
+	int64_t end;
+	int overslept;
+};
+
+void panettiere_nap_plan(struct panettiere_nap_plan *, const struct bb_conf *);
+int panettiere_nap_next(const struct panettiere_nap_plan *, struct clock_rng *,
+    int64_t, struct panettiere_nap *);
+int panettiere_nap_asleep(const struct panettiere_nap *, int64_t);
+
+/* panettiere-reply.c: the JSON bodies; pure. */
+#define PANETTIERE_REPLY_MAX 128
+
+int panettiere_reply_dough(char *, size_t, int64_t);
+int panettiere_reply_asleep(char *, size_t, int64_t);
+int panettiere_reply_health(char *, size_t, int, int64_t);
+
+/* panettiere-serve.c: the baker's state and its two subjects. */
+#define PANETTIERE_DOUGH  "kitchen.panettiere.dough"
+#define PANETTIERE_HEALTH "kitchen.panettiere.health"
+#define PANETTIERE_QUEUE  "panettiere"
+
+struct panettiere {
+	const struct bb_conf *conf;
+	struct bus *bus;
+	struct oven *oven;
+	struct bus_rpc *dough_sub;
+	struct bus_rpc *health_sub;
+
+	pthread_mutex_t mu; /* guards everything below */
+	struct clock_rng dough_rng;
+	struct clock_rng nap_rng;
+	struct panettiere_nap_plan plan;
+	struct panettiere_nap nap;
+	int naps; /* 0: never sleeps; nap is unused */
+	int asleep_logged;
+};
+
+int panettiere_serve_init(struct panettiere *, const struct bb_conf *,
+    struct bus *, uint64_t, char **);
+int panettiere_serve_start(struct panettiere *, char **);
+int64_t panettiere_serve_tick(struct panettiere *);
+void panettiere_serve_stop(struct panettiere *);
+void panettiere_serve_free(struct panettiere *);
+
+#endif
