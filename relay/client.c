@@ -274,9 +274,10 @@ client_replay_event(uint64_t id, struct blob *b)
 }
 
 /*
- * The replay for id ended before its first event (why "caught up", seq is
- * where the stream is), failed (why set, seq 0), or says the id was older
- * than the stream (why NULL, seq the first available sequence).
+ * The replay for id has nothing more pending (why "caught up", seq the
+ * stream sequence it has delivered up to), failed (why set, seq 0), or
+ * says the id was older than the stream (why NULL, seq the first available
+ * sequence).
  */
 void
 client_replay_done(uint64_t id, uint64_t seq, const char *why)
@@ -304,9 +305,34 @@ client_replay_done(uint64_t id, uint64_t seq, const char *why)
 		client_close_later(c, why);
 		return;
 	}
-	if (c->last_seq < seq)
-		c->last_seq = seq;
+	/*
+	 * Caught up means the replay delivered up to seq, but its events
+	 * come on a nats.c thread and may still be queued behind this notice:
+	 * skipping to seq would lose them. Wait until c has had them all, and
+	 * while the ring cannot take over yet (it is back-filled at start-up)
+	 * stay on the replay, which goes on with the live events;
+	 * client_replay_event() switches over later.
+	 */
+	if (c->last_seq < seq || feed_ring_from(c->last_seq, NULL, NULL) == -1)
+		return;
 	client_go_live(c);
+}
+
+/*
+ * The ring has just become able to take over (its back-fill at start-up
+ * is done): replays that stayed on only to wait for it go live now, not
+ * at their next event, which on a quiet stream may be long in coming.
+ */
+void
+client_ring_ready(void)
+{
+	struct client *c, *next;
+
+	for (c = replaying; c != NULL; c = next) {
+		next = c->next_replay; /* client_go_live() unlinks c */
+		if (!c->closing && feed_ring_from(c->last_seq, NULL, NULL) == 0)
+			client_go_live(c);
+	}
 }
 
 /* ---- the request ------------------------------------------------------------
@@ -352,6 +378,35 @@ client_stream_head(void)
 	return blob_new(head, n);
 }
 
+/*
+ * replay_last: the ring's last n events, then live. While the ring is
+ * still being back-filled at start-up it does not hold the last events
+ * yet, so the same n come from JetStream instead (nothing if the stream's
+ * end is not known yet either; a reset first if the stream no longer holds
+ * n). -1 when too many replays run.
+ */
+static int
+client_replay_last(struct client *c)
+{
+	uint64_t n = (uint64_t)relay.conf.relay.replay_last;
+	uint64_t last = feed_last_seq();
+
+	c->last_seq = 0;
+	if (feed_ring_last(relay.conf.relay.replay_last, client_event, c) ==
+	    0) {
+		if (c->last_seq < last)
+			c->last_seq = last;
+		return 0;
+	}
+	c->last_seq = last > n ? last - n : 0;
+	if (last == 0)
+		return 0;
+	if (feed_replay_start(c->id, c->last_seq + 1, 0) == -1)
+		return -1;
+	client_replay_begin(c);
+	return 0;
+}
+
 /* Where the stream starts: resume, since, replay_last, or live. */
 static int
 client_start_position(struct client *c, const struct http_req *req)
@@ -377,12 +432,8 @@ client_start_position(struct client *c, const struct http_req *req)
 		return 0;
 	}
 	c->last_seq = feed_last_seq();
-	if (relay.conf.relay.replay_last > 0) {
-		c->last_seq = 0;
-		feed_ring_last(relay.conf.relay.replay_last, client_event, c);
-		if (c->last_seq < feed_last_seq())
-			c->last_seq = feed_last_seq();
-	}
+	if (relay.conf.relay.replay_last > 0)
+		return client_replay_last(c);
 	return 0;
 }
 

@@ -186,15 +186,22 @@ feed_ring_from(uint64_t after, void (*fn)(struct client *, struct blob *),
 	return 0;
 }
 
-/* Hand fn the last n events of the ring, oldest first. */
-void
+/*
+ * Hand fn the last n events of the ring, oldest first. Returns 0, or -1
+ * while the ring is still being back-filled at start-up: it then holds
+ * older events, not the last ones, and fn is not called.
+ */
+int
 feed_ring_last(
     int n, void (*fn)(struct client *, struct blob *), struct client *c)
 {
 	int i;
 
+	if (!ring_ready)
+		return -1;
 	for (i = ring_len > n ? ring_len - n : 0; i < ring_len; i++)
 		fn(c, ring_at(i));
+	return 0;
 }
 
 /* The highest stream sequence the relay knows of. */
@@ -206,6 +213,14 @@ feed_last_seq(void)
 
 /* ---- the loop side ------------------------------------------------------- */
 
+/* The ring holds the last events from now on: waiting replays go live. */
+static void
+feed_ring_ready(void)
+{
+	ring_ready = 1;
+	client_ring_ready();
+}
+
 static void
 feed_live(struct item *it)
 {
@@ -215,7 +230,7 @@ feed_live(struct item *it)
 	if (it->seq > last_seq)
 		last_seq = it->seq;
 	if (!ring_ready && it->seq >= backfill_until)
-		ring_ready = 1;
+		feed_ring_ready();
 	if (it->seq <= backfill_until)
 		return; /* stored before we started: for resumes only */
 	relay.stats.events_received++;
@@ -233,9 +248,11 @@ feed_item(struct item *it)
 		backfill_until = it->seq;
 		if (it->seq > last_seq)
 			last_seq = it->seq;
-		if (it->seq == 0 ||
-		    (ring_len > 0 && ring_at(ring_len - 1)->seq >= it->seq))
-			ring_ready = 1;
+		if (!ring_ready &&
+		    (it->seq == 0 ||
+		        (ring_len > 0 &&
+		            ring_at(ring_len - 1)->seq >= it->seq)))
+			feed_ring_ready();
 		break;
 	case ITEM_REPLAY:
 		client_replay_event(it->id, it->b);
@@ -343,10 +360,12 @@ worker_start(struct req *r)
 			feed_push(ITEM_RESET, r->id, first, NULL);
 			seq = first;
 		}
-		if (seq > last) {
-			feed_push(ITEM_CAUGHT_UP, r->id, last, NULL);
-			return;
-		}
+		/*
+		 * Past the end (the client already has everything), subscribe
+		 * all the same: JetStream starts the consumer at the next
+		 * event, and a replay always has a consumer that goes on with
+		 * the live events until the ring can take over.
+		 */
 	}
 	if (bus_subscribe(feed_bus, relay.conf.stream.subjects, seq, r->ms,
 	        feed_on_replay, (void *)(uintptr_t)r->id, &rp->sub,
@@ -354,8 +373,13 @@ worker_start(struct req *r)
 		goto fail;
 	rp->id = r->id;
 	nreplays++;
+	/*
+	 * On a stream still empty, delivered is 0, which the loop would take
+	 * for a failure: say nothing, the consumer goes on with the live
+	 * events.
+	 */
 	if (bus_sub_pending(rp->sub, &pending, &delivered) == BB_OK &&
-	    pending == 0)
+	    pending == 0 && delivered != 0)
 		feed_push(ITEM_CAUGHT_UP, r->id, delivered, NULL);
 	return;
 fail:

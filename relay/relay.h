@@ -175,6 +175,7 @@ void client_tick(int64_t);
 void client_close_all(void);
 void client_replay_event(uint64_t, struct blob *);
 void client_replay_done(uint64_t, uint64_t, const char *);
+void client_ring_ready(void);
 
 /* ---- hub.c ----------------------------------------------------------------
  */
@@ -208,7 +209,7 @@ int feed_connected(char *, size_t);
 uint64_t feed_last_seq(void);
 int feed_ring_from(
     uint64_t, void (*)(struct client *, struct blob *), struct client *);
-void feed_ring_last(
+int feed_ring_last(
     int, void (*)(struct client *, struct blob *), struct client *);
 int feed_replay_start(uint64_t, uint64_t, int64_t);
 void feed_replay_stop(uint64_t);

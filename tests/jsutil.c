@@ -71,11 +71,15 @@ cmd_port(void)
 static natsStatus
 connect_js(const char *url, natsConnection **nc, jsCtx **js)
 {
+	jsOptions o;
 	natsStatus s;
 
+	/* pub pipelines thousands of messages: let it wait for room. */
+	jsOptions_Init(&o);
+	o.PublishAsync.StallWait = 10000;
 	s = natsConnection_ConnectTo(nc, url);
 	if (s == NATS_OK)
-		s = natsConnection_JetStream(js, *nc, NULL);
+		s = natsConnection_JetStream(js, *nc, &o);
 	return s;
 }
 

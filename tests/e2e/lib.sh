@@ -18,13 +18,17 @@ t_begin() {
 	trap t_end EXIT
 	# A scenario never hangs CI: after T_TIMEOUT seconds it fails.
 	trap 'echo "# timed out after ${T_TIMEOUT:-120} s"; exit 124' TERM
-	(sleep "${T_TIMEOUT:-120}" && kill -TERM $$) 2>/dev/null &
+	# Its output goes nowhere: an open stdout would keep `script | tail`
+	# waiting for the sleep.
+	(sleep "${T_TIMEOUT:-120}" && kill -TERM $$) >/dev/null 2>&1 &
 	T_WATCHDOG=$!
 	echo "# $(basename "$0"): $*"
 }
 
 t_end() {
 	local rc=$?
+	# The sleep first, so the watchdog never signals a recycled PID.
+	pkill -P "$T_WATCHDOG" 2>/dev/null
 	kill "$T_WATCHDOG" 2>/dev/null
 	# A scenario that died on its own (a server did not start) fails.
 	[ "$rc" = 0 ] || { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - the scenario stopped early (exit $rc)"; }

@@ -42,7 +42,12 @@ until t_post "$SEED_BODY"; [ "$T_STATUS" = 200 ]; do
 done
 ms=$((($(date +%s%N) - start) / 1000000))
 expect "orders succeed again once NATS is back (after $ms ms)" "$T_STATUS" 200
-t_req GET /healthz
+# Each responder process reconnects on its own (with jitter): wait for all.
+for ((i = 0; i < 100; i++)); do
+	t_req GET /healthz
+	[ "$T_STATUS" = 200 ] && t_req GET /healthz && [ "$T_STATUS" = 200 ] && break
+	sleep 0.1
+done
 expect "/healthz is 200 again" "$T_STATUS" 200
 expect "the stream kept the first order and the new one only" "$(t_count)" 2
 
