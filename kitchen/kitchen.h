@@ -1,11 +1,13 @@
 /*
- * kitchen.h: the kitchen's services (panettiere now, maestro later).
+ * kitchen.h: the kitchen's services, panettiere and maestro.
  * Types and prototypes, one section per source file, as in boxbox.h.
  */
 #ifndef KITCHEN_H
 #define KITCHEN_H
 
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "boxbox.h"
@@ -16,7 +18,11 @@ struct clock_rng {
 };
 
 /* Independent streams drawn from one kitchen.seed. */
-enum clock_stream { CLOCK_STREAM_DOUGH = 1, CLOCK_STREAM_NAP };
+enum clock_stream {
+	CLOCK_STREAM_DOUGH = 1,
+	CLOCK_STREAM_NAP,
+	CLOCK_STREAM_BAKE
+};
 
 void clock_rng_seed(struct clock_rng *, uint64_t, enum clock_stream);
 uint64_t clock_rng_next(struct clock_rng *);
@@ -92,5 +98,43 @@ int panettiere_serve_start(struct panettiere *, char **);
 int64_t panettiere_serve_tick(struct panettiere *);
 void panettiere_serve_stop(struct panettiere *);
 void panettiere_serve_free(struct panettiere *);
+
+/* maestro: the cook. See maestro.c for the lifecycle of an order. */
+#define MAESTRO_DURABLE      "maestro"
+#define MAESTRO_HEALTH       "kitchen.maestro.health"
+#define MAESTRO_QUEUE        "maestro"
+#define MAESTRO_BATCH_MAX    256 /* maestro.batch's upper bound */
+#define MAESTRO_BAKE_MIN_PCT 80  /* bake_ms times a factor in this range */
+#define MAESTRO_BAKE_MAX_PCT 120
+
+/* One fetched order, held until its last state is stored. */
+struct maestro_held {
+	struct bus_msg *msg; /* ours until ack, nak or term */
+	const char *data;    /* valid while msg is held */
+	size_t len;
+};
+
+struct maestro {
+	const struct bb_conf *conf;
+	struct bus *bus;
+	struct bus_pull *pull;
+	struct bus_rpc *health_sub;
+	const sigset_t *stop_set; /* polled between orders */
+	int stopping;
+	atomic_int working; /* read by the health callback's thread */
+	struct clock_rng bake_rng;
+	struct maestro_held held[MAESTRO_BATCH_MAX];
+	int nheld; /* held[cur..nheld) still to cook */
+	int cur;
+};
+
+/* maestro-dough.c: ask the baker, with retries and backoff. */
+int64_t maestro_dough_backoff(const struct bb_conf *, int);
+int maestro_dough_get(struct maestro *, const char *, int *);
+
+/* maestro-order.c: one order through its states. */
+void maestro_order_keepalive(struct maestro *);
+void maestro_order_cook(struct maestro *, struct maestro_held *);
+void maestro_order_wait(struct maestro *, int64_t);
 
 #endif

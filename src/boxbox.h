@@ -147,6 +147,16 @@ struct bb_conf {
 		int oversleep_pct;
 		int oversleep_factor_pct;
 	} panettiere;
+	struct {
+		int batch;
+		int fetch_wait_ms;
+		int ack_wait_ms;
+		int dough_attempts;
+		int dough_backoff_ms; /* first retry; doubles each time */
+		int dough_timeout_ms;
+		int bake_ms;
+		int deliver_ms;
+	} maestro;
 };
 
 #define CONF_ENV_PREFIX "PADDOCK_"
@@ -246,5 +256,28 @@ enum bb_status bus_serve(struct bus *, const char *, const char *, bus_req_cb,
 void bus_unserve(struct bus_rpc *);
 enum bb_status bus_reply(struct bus *, const char *, const char *, size_t);
 enum bb_status bus_flush(struct bus *, int);
+enum bb_status bus_request(
+    struct bus *, const char *, const char *, size_t, int, char **, size_t *);
+
+/*
+ * bus-pull.c: a durable JetStream pull consumer shared by several
+ * processes. Each fetched message reaches the callback as an opaque
+ * handle the callback then owns: exactly one of bus_msg_ack(),
+ * bus_msg_nak() or bus_msg_term() must end it, and that call frees it.
+ * The payload is valid until then.
+ */
+struct bus_pull;
+struct bus_msg;
+typedef void (*bus_pull_cb)(void *, struct bus_msg *, const char *, size_t);
+
+enum bb_status bus_pull_open(struct bus *, const char *, const char *, int,
+    struct bus_pull **, struct bb_err *);
+enum bb_status bus_pull_fetch(
+    struct bus_pull *, int, int, bus_pull_cb, void *, struct bb_err *);
+void bus_pull_close(struct bus_pull *);
+enum bb_status bus_msg_progress(struct bus_msg *);
+enum bb_status bus_msg_ack(struct bus_msg *);
+enum bb_status bus_msg_nak(struct bus_msg *, int);
+enum bb_status bus_msg_term(struct bus_msg *);
 
 #endif

@@ -10,5 +10,6 @@
 #include "boxbox.h"
 
 natsConnection *bus_conn(struct bus *);
+jsCtx *bus_js(struct bus *);
 
 #endif

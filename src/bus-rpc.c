@@ -128,3 +128,39 @@ bus_flush(struct bus *b, int ms)
 		return BB_OK;
 	return s == NATS_TIMEOUT ? BB_ETIMEOUT : BB_EUNAVAIL;
 }
+
+/*
+ * Send data[0..len) on subject and wait up to timeout_ms for one reply.
+ * On BB_OK *reply is an allocated, NUL-terminated copy of its data, which
+ * the caller frees, and *reply_len its length; otherwise both are left
+ * alone. BB_ETIMEOUT: no reply in time; BB_EUNAVAIL: nobody serves the
+ * subject or NATS is down. Any thread may call it.
+ */
+enum bb_status
+bus_request(struct bus *b, const char *subject, const char *data, size_t len,
+    int timeout_ms, char **reply, size_t *reply_len)
+{
+	natsMsg *m = NULL;
+	natsStatus s;
+	size_t n;
+	char *out;
+
+	s = natsConnection_Request(
+	    &m, bus_conn(b), subject, data, (int)len, timeout_ms);
+	if (s != NATS_OK) {
+		if (s == NATS_TIMEOUT)
+			return BB_ETIMEOUT;
+		return s == NATS_NO_MEMORY ? BB_ENOMEM : BB_EUNAVAIL;
+	}
+	n = (size_t)natsMsg_GetDataLength(m);
+	if ((out = malloc(n + 1)) == NULL) {
+		natsMsg_Destroy(m);
+		return BB_ENOMEM;
+	}
+	memcpy(out, natsMsg_GetData(m), n);
+	out[n] = '\0';
+	natsMsg_Destroy(m);
+	*reply = out;
+	*reply_len = n;
+	return BB_OK;
+}

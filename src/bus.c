@@ -817,3 +817,10 @@ bus_conn(struct bus *b)
 {
 	return b->nc;
 }
+
+/* For the other bus-*.c files only: the JetStream context of the bus. */
+jsCtx *
+bus_js(struct bus *b)
+{
+	return b->js;
+}

@@ -104,6 +104,20 @@ static const struct conf_key conf_keys[] = {
         "30", 0, 100},
     {"panettiere", "oversleep_factor_pct", CONF_INT,
         OFF(panettiere.oversleep_factor_pct), "200", 100, 10000},
+    {"maestro", "batch", CONF_INT, OFF(maestro.batch), "10", 1, 256},
+    {"maestro", "fetch_wait_ms", CONF_INT, OFF(maestro.fetch_wait_ms), "5000",
+        10, 600000},
+    {"maestro", "ack_wait_ms", CONF_INT, OFF(maestro.ack_wait_ms), "30000", 100,
+        3600000},
+    {"maestro", "dough_attempts", CONF_INT, OFF(maestro.dough_attempts), "5", 1,
+        100},
+    {"maestro", "dough_backoff_ms", CONF_INT, OFF(maestro.dough_backoff_ms),
+        "100", 0, 600000},
+    {"maestro", "dough_timeout_ms", CONF_INT, OFF(maestro.dough_timeout_ms),
+        "10000", 1, 600000},
+    {"maestro", "bake_ms", CONF_INT, OFF(maestro.bake_ms), "3000", 0, 3600000},
+    {"maestro", "deliver_ms", CONF_INT, OFF(maestro.deliver_ms), "2000", 0,
+        3600000},
 };
 
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
@@ -483,6 +497,16 @@ conf_validate(struct bb_conf *c, char **cause)
 		    "panettiere.factor_min_pct %d is above "
 		    "panettiere.factor_max_pct %d",
 		    c->panettiere.factor_min_pct, c->panettiere.factor_max_pct);
+	/* maestro keeps its orders alive between requests, not during one. */
+	if ((int64_t)c->maestro.dough_timeout_ms * c->kitchen.time_scale_pct /
+	        100 >=
+	    c->maestro.ack_wait_ms)
+		return conf_fail(cause,
+		    "maestro.dough_timeout_ms %d at kitchen.time_scale_pct %d "
+		    "is not below maestro.ack_wait_ms %d: an order would go "
+		    "to another cook during one dough request",
+		    c->maestro.dough_timeout_ms, c->kitchen.time_scale_pct,
+		    c->maestro.ack_wait_ms);
 	return 0;
 }
 

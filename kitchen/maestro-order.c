@@ -1,0 +1,210 @@
+/*
+ * maestro-order.c: one order through the kitchen. The pending order from
+ * orders.waiting_to_cook.<id> becomes in_progress, gets dough from the
+ * baker, bakes, becomes waiting_delivery, is delivered and becomes
+ * completed; or becomes failed, with a reason, when no dough came. Each
+ * state is the whole order with a new "status" and "updated_at", stored
+ * in JetStream with Nats-Msg-Id <id>.<state>, so that an order delivered
+ * again (its cook died before the ack) never stores a state twice. The
+ * JetStream message is acknowledged only after the last state is stored.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "kitchen.h"
+
+#define MAESTRO_RETRY_MS 1000 /* redelivery delay when NATS fails us */
+
+static void
+maestro_sleep_ms(int64_t ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/*
+ * Tell JetStream that every order still held, the one cooking and those
+ * waiting behind it in the batch, is being worked on, so that AckWait
+ * does not hand them to another cook. Main thread only.
+ */
+void
+maestro_order_keepalive(struct maestro *m)
+{
+	int i;
+
+	for (i = m->cur; i < m->nheld; i++)
+		if (bus_msg_progress(m->held[i].msg) != BB_OK)
+			log_warnx(
+			    "%s: cannot extend an order's ack wait", __func__);
+}
+
+/* Sleep ms, keeping the held orders alive meanwhile. Main thread only. */
+void
+maestro_order_wait(struct maestro *m, int64_t ms)
+{
+	int64_t slice = m->conf->maestro.ack_wait_ms / 3, end;
+
+	end = ids_now_ms() + ms;
+	while ((ms = end - ids_now_ms()) > 0) {
+		maestro_sleep_ms(ms < slice ? ms : slice);
+		if (end > ids_now_ms())
+			maestro_order_keepalive(m);
+	}
+}
+
+/* The pending order in data[0..len), or NULL if it is not a JSON object. */
+static struct json_object *
+maestro_order_parse(const char *data, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+
+	if ((tok = json_tokener_new()) == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, data, (int)len);
+	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+	                     !json_object_is_type(o, json_type_object))) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+/* Set a string member; json-c's add takes the new value, frees the old. */
+static int
+maestro_order_set(struct json_object *o, const char *key, const char *val)
+{
+	struct json_object *v;
+
+	if ((v = json_object_new_string(val)) == NULL)
+		return -1;
+	if (json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Store order o, id, in state (with reason, if not NULL) and log the
+ * change. Returns 0 once JetStream acknowledged it (or knew it already),
+ * else -1, logged.
+ */
+static int
+maestro_order_publish(struct maestro *m, struct json_object *o, const char *id,
+    const char *state, const char *reason)
+{
+	char now[IDS_TIME_LEN + 1], subject[256], msg_id[IDS_UUID_LEN + 32];
+	struct bb_err e;
+	const char *text;
+	size_t len;
+
+	bb_err_clear(&e);
+	ids_rfc3339_ms(now, ids_now_ms());
+	if (maestro_order_set(o, "status", state) == -1 ||
+	    maestro_order_set(o, "updated_at", now) == -1 ||
+	    (reason != NULL && maestro_order_set(o, "reason", reason) == -1)) {
+		log_warnx("order=%s state=%s: out of memory", id, state);
+		return -1;
+	}
+	text =
+	    json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+	snprintf(subject, sizeof subject, "%s.%s.%s", m->conf->stream.prefix,
+	    state, id);
+	snprintf(msg_id, sizeof msg_id, "%s.%s", id, state);
+	if (bus_publish(m->bus, subject, msg_id, text, len, &e) != BB_OK) {
+		log_warnx(
+		    "order=%s state=%s: not stored: %s", id, state, e.message);
+		return -1;
+	}
+	if (reason != NULL)
+		log_info("order=%s state=%s reason=\"%s\"", id, state, reason);
+	else
+		log_info("order=%s state=%s", id, state);
+	return 0;
+}
+
+/*
+ * The states after in_progress. Returns 0 when the order reached
+ * completed or failed, -1 when a state could not be stored.
+ */
+static int
+maestro_order_steps(struct maestro *m, struct json_object *o, const char *id)
+{
+	const struct bb_conf *c = m->conf;
+	char reason[64];
+	int attempts;
+
+	if (maestro_dough_get(m, id, &attempts) == -1) {
+		snprintf(reason, sizeof reason, "no dough after %d attempts",
+		    attempts);
+		return maestro_order_publish(m, o, id, "failed", reason);
+	}
+	maestro_order_wait(m,
+	    clock_jitter(&m->bake_rng, c->maestro.bake_ms, MAESTRO_BAKE_MIN_PCT,
+	        MAESTRO_BAKE_MAX_PCT, c->kitchen.time_scale_pct));
+	if (maestro_order_publish(m, o, id, "waiting_delivery", NULL) == -1)
+		return -1;
+	maestro_order_wait(
+	    m, clock_scale(c->maestro.deliver_ms, c->kitchen.time_scale_pct));
+	return maestro_order_publish(m, o, id, "completed", NULL);
+}
+
+/* The order's id, if it has a valid one, else NULL. */
+static const char *
+maestro_order_id(struct json_object *o)
+{
+	struct json_object *v;
+	const char *id;
+
+	if (!json_object_object_get_ex(o, "order_id", &v) ||
+	    (id = json_object_get_string(v)) == NULL || !ids_uuid_valid(id))
+		return NULL;
+	return id;
+}
+
+/*
+ * Cook the held order h to its end and release its message: acked once
+ * the order is completed or failed, given back (nak) when NATS would not
+ * store a state, terminated when it is not an order at all. Main thread.
+ */
+void
+maestro_order_cook(struct maestro *m, struct maestro_held *h)
+{
+	struct json_object *o;
+	char id[IDS_UUID_LEN + 1];
+	const char *p;
+
+	if ((o = maestro_order_parse(h->data, h->len)) == NULL ||
+	    (p = maestro_order_id(o)) == NULL) {
+		log_warnx("%s: not an order with a valid order_id; dropped",
+		    __func__);
+		json_object_put(o);
+		bus_msg_term(h->msg);
+		return;
+	}
+	snprintf(id, sizeof id, "%s", p); /* o changes under p */
+	atomic_store(&m->working, 1);
+	if (maestro_order_publish(m, o, id, "in_progress", NULL) == -1 ||
+	    maestro_order_steps(m, o, id) == -1) {
+		bus_msg_nak(h->msg, MAESTRO_RETRY_MS);
+	} else if (bus_msg_ack(h->msg) != BB_OK)
+		log_warnx("order=%s: ack lost; it will come again, and its "
+		          "states are stored once",
+		    id);
+	atomic_store(&m->working, 0);
+	json_object_put(o);
+}

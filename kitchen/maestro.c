@@ -1,0 +1,271 @@
+/*
+ * maestro.c: the cook. Load the configuration, connect to NATS, take
+ * pending orders in batches from the durable JetStream pull consumer
+ * "maestro" on orders.waiting_to_cook.> (shared by every maestro, explicit
+ * ack) and cook each in turn (maestro-order.c), answering
+ * kitchen.maestro.health meanwhile. SIGTERM or SIGINT: finish the order in
+ * hand, give the rest of the batch back to the consumer, exit 0. A cook
+ * killed outright loses nothing: its unacknowledged orders come again
+ * after AckWait, and Nats-Msg-Id keeps each state stored once.
+ *
+ * TODO (not in this slice): the cigarette break and oversmoking, and the
+ * lunch break. Neither is simulated yet.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kitchen.h"
+
+#ifndef PADDOCK_CONF
+#define PADDOCK_CONF "/etc/boxbox/paddock.conf"
+#endif
+
+#define MAESTRO_NATS_NAME "maestro"
+#define MAESTRO_SETUP_MS  1000 /* retry the consumer this often */
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: maestro [-nV] [-c file]\n"
+	    "  -c file        configuration (default %s)\n"
+	    "  -n             check the configuration, print it, and exit\n"
+	    "  -V             print the version and exit\n",
+	    PADDOCK_CONF);
+	exit(2);
+}
+
+static void
+on_bus_event(const char *what)
+{
+	log_info("%s", what);
+}
+
+/* Block the stop signals before nats.c starts threads, which inherit it. */
+static void
+block_signals(sigset_t *set)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+/* Take a pending stop signal, waiting up to ms; 1 once one came. */
+static int
+maestro_stop_due(struct maestro *m, int64_t ms)
+{
+	struct timespec ts;
+	int sig;
+
+	if (m->stopping)
+		return 1;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	if ((sig = sigtimedwait(m->stop_set, NULL, &ts)) > 0) {
+		log_info("signal %d: finishing the order in hand", sig);
+		m->stopping = 1;
+	}
+	return m->stopping;
+}
+
+/* kitchen.maestro.health, on a nats.c thread. */
+static void
+maestro_health(void *arg, const char *reply, const char *data, size_t len)
+{
+	struct maestro *m = arg;
+	char body[64];
+	int n;
+
+	if (reply == NULL)
+		return;
+	n = snprintf(body, sizeof body, "{\"state\":\"%s\"}",
+	    atomic_load(&m->working) ? "working" : "idle");
+	if (bus_reply(m->bus, reply, body, (size_t)n) != BB_OK)
+		log_warnx("%s: reply lost: not connected to NATS", __func__);
+}
+
+/* bus_pull_fetch's callback: hold the order; it is ours until released. */
+static void
+maestro_take(void *arg, struct bus_msg *msg, const char *data, size_t len)
+{
+	struct maestro *m = arg;
+
+	m->held[m->nheld].msg = msg;
+	m->held[m->nheld].data = data;
+	m->held[m->nheld].len = len;
+	m->nheld++;
+}
+
+/* Cook the batch in order; on a stop, give back what is left. */
+static void
+maestro_cook_batch(struct maestro *m)
+{
+	for (m->cur = 0; m->cur < m->nheld; m->cur++) {
+		if (maestro_stop_due(m, 0))
+			break;
+		maestro_order_cook(m, &m->held[m->cur]);
+	}
+	for (; m->cur < m->nheld; m->cur++)
+		bus_msg_nak(m->held[m->cur].msg, 0); /* another cook, now */
+	m->nheld = m->cur = 0;
+}
+
+/* Wait for the stream and bind the consumer; -1 if stopped first. */
+static int
+maestro_setup(struct maestro *m)
+{
+	const struct bb_conf *c = m->conf;
+	char filter[256];
+	struct bb_err e;
+	int warned = 0;
+
+	snprintf(
+	    filter, sizeof filter, "%s.waiting_to_cook.>", c->stream.prefix);
+	for (;;) {
+		bb_err_clear(&e);
+		if (bus_stream_ready(m->bus, &e) == BB_OK &&
+		    bus_pull_open(m->bus, MAESTRO_DURABLE, filter,
+		        c->maestro.ack_wait_ms, &m->pull, &e) == BB_OK)
+			break;
+		if (!warned++)
+			log_warnx("waiting for the consumer: %s", e.message);
+		if (maestro_stop_due(m, MAESTRO_SETUP_MS))
+			return -1;
+	}
+	log_info("consumer %s on %s: batch %d, ack wait %d ms, time scale %d%%",
+	    MAESTRO_DURABLE, filter, c->maestro.batch, c->maestro.ack_wait_ms,
+	    c->kitchen.time_scale_pct);
+	return 0;
+}
+
+/* Fetch and cook until a stop signal. */
+static void
+maestro_run(struct maestro *m)
+{
+	const struct bb_conf *c = m->conf;
+	enum bb_status st;
+	struct bb_err e;
+
+	while (!maestro_stop_due(m, 0)) {
+		bb_err_clear(&e);
+		st = bus_pull_fetch(m->pull, c->maestro.batch,
+		    c->maestro.fetch_wait_ms, maestro_take, m, &e);
+		if (st == BB_OK)
+			maestro_cook_batch(m);
+		else if (st != BB_ETIMEOUT) {
+			log_warnx("%s", e.message);
+			maestro_stop_due(m, MAESTRO_SETUP_MS);
+		}
+	}
+}
+
+static uint64_t
+pick_seed(const struct bb_conf *c)
+{
+	uint64_t seed;
+
+	if (c->kitchen.seed != 0)
+		return (uint64_t)c->kitchen.seed;
+	seed = clock_random_seed();
+	/* Logged so that a surprising run can be replayed with kitchen.seed. */
+	log_info("kitchen.seed is 0: using random seed %llu",
+	    (unsigned long long)seed);
+	return seed;
+}
+
+/* -n: print the effective configuration and whether it is good. */
+static int
+check_only(struct bb_conf *c)
+{
+	conf_print(c, stdout);
+	printf("# configuration OK\n");
+	conf_free(c);
+	return 0;
+}
+
+/* Parse the options; returns the configuration path. */
+static const char *
+parse_args(int argc, char **argv, int *check, int *required)
+{
+	const char *conf_path = PADDOCK_CONF;
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:nV")) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			*required = 1;
+			break;
+		case 'n':
+			*check = 1;
+			break;
+		case 'V':
+			printf("maestro %s\n", BB_VERSION);
+			exit(0);
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	return conf_path;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf_path;
+	int check = 0, required = 0;
+	static struct maestro cook; /* the held batch is large */
+	struct bb_conf conf;
+	struct bb_err e;
+	enum log_level lvl;
+	char *cause = NULL;
+	sigset_t set;
+
+	conf_path = parse_args(argc, argv, &check, &required);
+	log_init("maestro", LOG_LVL_INFO);
+	if (conf_load(&conf, conf_path, required, &cause))
+		fatalx("configuration: %s", cause != NULL ? cause : "error");
+	if (check)
+		return check_only(&conf);
+	log_level_parse(conf.log.level, &lvl);
+	log_init("maestro", lvl);
+	if (*conf.log.file != '\0' && log_open_file(conf.log.file))
+		fatal("cannot open log file %s", conf.log.file);
+	/* The shared file names the gateway; tell NATS who we are. */
+	if (getenv("PADDOCK_NATS_NAME") == NULL) {
+		free(conf.nats.name);
+		conf.nats.name = xstrdup(MAESTRO_NATS_NAME);
+	}
+	block_signals(&set);
+	cook.conf = &conf;
+	cook.stop_set = &set;
+	clock_rng_seed(&cook.bake_rng, pick_seed(&conf), CLOCK_STREAM_BAKE);
+	if (bus_open(&cook.bus, &conf, on_bus_event, &cause))
+		fatalx("%s", cause != NULL ? cause : "cannot open NATS");
+	bb_err_clear(&e);
+	if (bus_serve(cook.bus, MAESTRO_HEALTH, MAESTRO_QUEUE, maestro_health,
+	        &cook, &cook.health_sub, &e) != BB_OK)
+		fatalx("%s", e.message);
+	if (maestro_setup(&cook) == 0)
+		maestro_run(&cook);
+	bus_pull_close(cook.pull);
+	bus_unserve(cook.health_sub);
+	bus_close(cook.bus); /* waits for nats.c's threads: no callback after */
+	log_info("stopped");
+	conf_free(&conf);
+	return 0;
+}

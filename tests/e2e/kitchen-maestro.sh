@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# maestro on a real nats-server with the gateway in front, at 5 % time and
+# with a fixed seed: a posted order goes pending -> in_progress ->
+# waiting_delivery -> completed, each state stored once with Nats-Msg-Id
+# <id>.<state>; health says working or idle; with no baker an order fails
+# after dough_attempts with a reason; SIGTERM finishes the order in hand
+# and exits 0; SIGKILL mid-order loses nothing and duplicates nothing;
+# two maestros share the consumer and cook each order once.
+. "${BB_SRCDIR:?run the scenarios through make check}/tests/e2e/lib.sh"
+t_begin "maestro cooks orders through their states"
+
+t_stack
+CONF=$BB_SRCDIR/conf/paddock.conf
+export PADDOCK_KITCHEN_TIME_SCALE_PCT=5 PADDOCK_KITCHEN_SEED=7 PADDOCK_PANETTIERE_SLEEP_EVERY_S=0
+# Short real-time waits so that the scenario runs in seconds; the durable
+# consumer keeps its ack wait, so every maestro here uses the same one.
+export PADDOCK_MAESTRO_ACK_WAIT_MS=1000 PADDOCK_MAESTRO_FETCH_WAIT_MS=300
+
+# start_maestro [VAR=value...]: one more cook, logging to maestro.log.
+start_maestro() {
+	env "$@" PADDOCK_NATS_URL="$BB_NATS_URL" PADDOCK_LOG_FILE="$T_DIR/maestro.log" \
+		"$BB_BUILDDIR/kitchen/maestro" -c "$CONF" &
+	MAESTRO_PID=$!
+	bb_track "$MAESTRO_PID" maestro
+}
+js() { bb_jsutil -s "$BB_NATS_URL" "$@"; }
+# state_wait ID STATE SECONDS: until orders.STATE.ID is stored.
+state_wait() {
+	local i
+	for ((i = 0; i < $3 * 20; i++)); do
+		js last ORDERS "orders.$2.$1" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# counts ID: "subject count" lines for every subject of order ID.
+counts() { js dump ORDERS | awk -v id="$1" '$2 ~ id { n[$2]++ } END { for (s in n) print s, n[s] }' | sort; }
+once_each() {
+	local id=$1 s out=""
+	for s in "${@:2}"; do out+="orders.$s.$id 1"$'\n'; done
+	[ "$(counts "$id")" = "$(printf '%s' "$out" | sort)" ]
+}
+msg_ids_ok() {
+	js dump ORDERS | awk -v id="$1" '$2 ~ id && $2 !~ /waiting_to_cook/ { split($2, p, "."); if ($3 != id "." p[2]) bad++ } END { exit bad > 0 }'
+}
+data_of() { js last ORDERS "orders.$2.$1" | sed '1,2d'; }
+health() { js req kitchen.maestro.health '' 1000 | jq -r .state; }
+
+bb_start_panettiere -c "$CONF"
+start_maestro
+
+t_post "$SEED_BODY"
+id=$(t_json .order_id)
+check "an order is accepted at the front door" test -n "$id"
+check "maestro cooks it to completed" state_wait "$id" completed 10
+check "every state stored exactly once" once_each "$id" waiting_to_cook in_progress waiting_delivery completed
+check "each state's Nats-Msg-Id is <id>.<state>" msg_ids_ok "$id"
+body=$(data_of "$id" completed)
+expect "the completed message is the order with status completed" "$(jq -r .status <<<"$body")" completed
+expect "and the same order_id" "$(jq -r .order_id <<<"$body")" "$id"
+time_ok() { jq -e '.updated_at | test("^[0-9-]{10}T[0-9:.]{12}Z$")' <<<"$1" >/dev/null; }
+check "with an RFC 3339 ms updated_at" time_ok "$body"
+expect "waiting_delivery carries its status" "$(data_of "$id" waiting_delivery | jq -r .status)" waiting_delivery
+check "each state change is logged" test "$(grep -c "order=$id state=" "$T_DIR/maestro.log")" = 3
+expect "health says idle between orders" "$(health)" idle
+
+# A slow bake (20 s at 5 %: about 1 s) to catch maestro in the middle.
+kill -TERM "$MAESTRO_PID"
+wait "$MAESTRO_PID"
+start_maestro PADDOCK_MAESTRO_BAKE_MS=20000
+t_post "$SEED_BODY"
+id2=$(t_json .order_id)
+state_wait "$id2" in_progress 5
+expect "health says working during an order" "$(health)" working
+kill -TERM "$MAESTRO_PID"
+wait "$MAESTRO_PID"
+expect "SIGTERM mid-order: maestro exits 0" "$?" 0
+check "after finishing the order in hand" once_each "$id2" waiting_to_cook in_progress waiting_delivery completed
+
+start_maestro PADDOCK_MAESTRO_BAKE_MS=20000
+t_post "$SEED_BODY"
+id3=$(t_json .order_id)
+state_wait "$id3" in_progress 5
+{ kill -KILL "$MAESTRO_PID" && wait "$MAESTRO_PID"; } 2>/dev/null # no "Killed" noise
+check "SIGKILL mid-order leaves it unfinished" test -z "$(js last ORDERS "orders.completed.$id3" 2>/dev/null)"
+start_maestro
+check "a new maestro gets it again after the ack wait and completes it" state_wait "$id3" completed 10
+check "every state of it stored exactly once" once_each "$id3" waiting_to_cook in_progress waiting_delivery completed
+
+first=$MAESTRO_PID
+start_maestro PADDOCK_MAESTRO_BATCH=2
+t_orders 6
+all_done() {
+	local i
+	for i in "${T_IDS[@]}"; do state_wait "$i" completed 10 || return 1; done
+}
+each_once() {
+	local i
+	for i in "${T_IDS[@]}"; do
+		once_each "$i" waiting_to_cook in_progress waiting_delivery completed || return 1
+	done
+}
+check "two maestros sharing the consumer complete 6 orders" all_done
+check "each state of each order stored exactly once" each_once
+check "both cooked" test "$(grep -c 'state=completed' "$T_DIR/maestro.log")" -ge 9 -a \
+	"$(grep "state=completed" "$T_DIR/maestro.log" | grep -o 'pid=[0-9]*' | sort -u | wc -l)" -ge 2
+
+kill -TERM "$first" "$MAESTRO_PID" "$BB_PANETTIERE_PID"
+wait "$first" "$MAESTRO_PID" "$BB_PANETTIERE_PID"
+start_maestro PADDOCK_MAESTRO_DOUGH_ATTEMPTS=2
+t_post "$SEED_BODY"
+id4=$(t_json .order_id)
+check "with no baker the order fails" state_wait "$id4" failed 10
+body=$(data_of "$id4" failed)
+expect "status failed" "$(jq -r .status <<<"$body")" failed
+expect "with a reason" "$(jq -r .reason <<<"$body")" "no dough after 2 attempts"
+check "and no later states" once_each "$id4" waiting_to_cook in_progress failed
+sleep 1.5 # past the ack wait: an unacked order would come again
+check "the failed order was acked, not redelivered" test "$(grep -c "order=$id4 state=in_progress" "$T_DIR/maestro.log")" = 1
+kill -TERM "$MAESTRO_PID"
+wait "$MAESTRO_PID"
+expect "maestro stops with 0" "$?" 0
+check "and logs its stop" grep -q 'msg="stopped"' "$T_DIR/maestro.log"
