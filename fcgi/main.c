@@ -174,8 +174,6 @@ main(int argc, char **argv)
 	int ch, check = 0, conf_required = 0, threads = 0, i, fd, sig;
 	static struct app app;
 	struct worker *ws;
-	enum log_level lvl;
-	struct sigaction sa;
 	sigset_t set;
 	char *cause;
 
@@ -214,27 +212,17 @@ main(int argc, char **argv)
 	if (threads > 0)
 		app.conf.fcgi.threads = threads;
 	if (check) {
-		conf_print(&app.conf, stdout);
-		printf("# configuration OK\n");
+		daemon_check(&app.conf);
 		conf_free(&app.conf);
 		return 0;
 	}
-	log_level_parse(app.conf.log.level, &lvl);
-	log_init("paddock-fcgi", lvl);
-	if (*app.conf.log.file != '\0' && log_open_file(app.conf.log.file))
-		fatal("cannot open log file %s", app.conf.log.file);
+	daemon_logging("paddock-fcgi", &app.conf);
 	if (geteuid() == 0)
 		log_warnx("running as root: run the pool as an unprivileged "
 		          "user (spawn-fcgi -u, systemd User=)");
 
 	/* TERM and INT are taken by sigwait() in the main thread alone. */
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	daemon_signals(&set);
 
 	if (FCGX_Init() != 0)
 		fatalx("FCGX_Init failed");

@@ -47,21 +47,6 @@ on_bus_event(const char *what)
 	log_info("%s", what);
 }
 
-/* Block the stop signals before nats.c starts threads, which inherit it. */
-static void
-block_signals(sigset_t *set)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(set);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, set, NULL);
-}
-
 /* Take a pending stop signal, waiting up to ms; 1 once one came. */
 static int
 maestro_stop_due(struct maestro *m, int64_t ms)
@@ -189,8 +174,7 @@ pick_seed(const struct bb_conf *c)
 static int
 check_only(struct bb_conf *c)
 {
-	conf_print(c, stdout);
-	printf("# configuration OK\n");
+	daemon_check(c);
 	conf_free(c);
 	return 0;
 }
@@ -231,7 +215,6 @@ main(int argc, char **argv)
 	static struct maestro cook; /* the held batch is large */
 	struct bb_conf conf;
 	struct bb_err e;
-	enum log_level lvl;
 	char *cause = NULL;
 	sigset_t set;
 
@@ -241,16 +224,13 @@ main(int argc, char **argv)
 		fatalx("configuration: %s", cause != NULL ? cause : "error");
 	if (check)
 		return check_only(&conf);
-	log_level_parse(conf.log.level, &lvl);
-	log_init("maestro", lvl);
-	if (*conf.log.file != '\0' && log_open_file(conf.log.file))
-		fatal("cannot open log file %s", conf.log.file);
+	daemon_logging("maestro", &conf);
 	/* The shared file names the gateway; tell NATS who we are. */
 	if (getenv("PADDOCK_NATS_NAME") == NULL) {
 		free(conf.nats.name);
 		conf.nats.name = xstrdup(MAESTRO_NATS_NAME);
 	}
-	block_signals(&set);
+	daemon_signals(&set);
 	cook.conf = &conf;
 	cook.stop_set = &set;
 	clock_rng_seed(&cook.bake_rng, pick_seed(&conf), CLOCK_STREAM_BAKE);

@@ -41,21 +41,6 @@ on_bus_event(const char *what)
 	log_info("%s", what);
 }
 
-/* Block the stop signals before nats.c starts threads, which inherit it. */
-static void
-block_signals(sigset_t *set)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(set);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, set, NULL);
-}
-
 /*
  * Sleep until Unix ms next (or a while, if -1) unless a stop signal comes
  * first. Returns the signal, or 0.
@@ -104,8 +89,7 @@ pick_seed(const struct bb_conf *c)
 static int
 check_only(struct bb_conf *c)
 {
-	conf_print(c, stdout);
-	printf("# configuration OK\n");
+	daemon_check(c);
 	conf_free(c);
 	return 0;
 }
@@ -118,7 +102,6 @@ main(int argc, char **argv)
 	struct panettiere baker;
 	struct bb_conf conf;
 	struct bus *bus = NULL;
-	enum log_level lvl;
 	char *cause = NULL;
 	sigset_t set;
 
@@ -145,16 +128,13 @@ main(int argc, char **argv)
 		fatalx("configuration: %s", cause != NULL ? cause : "error");
 	if (check)
 		return check_only(&conf);
-	log_level_parse(conf.log.level, &lvl);
-	log_init("panettiere", lvl);
-	if (*conf.log.file != '\0' && log_open_file(conf.log.file))
-		fatal("cannot open log file %s", conf.log.file);
+	daemon_logging("panettiere", &conf);
 	/* The shared file names the gateway; tell NATS who we are. */
 	if (getenv("PADDOCK_NATS_NAME") == NULL) {
 		free(conf.nats.name);
 		conf.nats.name = xstrdup(PANETTIERE_NATS_NAME);
 	}
-	block_signals(&set);
+	daemon_signals(&set);
 	if (bus_open(&bus, &conf, on_bus_event, &cause))
 		fatalx("%s", cause != NULL ? cause : "cannot open NATS");
 	if (panettiere_serve_init(

@@ -86,17 +86,10 @@ static void
 setup_signals(void)
 {
 	struct itimerspec its = {{1, 0}, {1, 0}};
-	struct sigaction sa;
 	sigset_t set;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
 	/* Blocked before any thread starts, so nats.c's threads inherit it. */
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	daemon_signals(&set);
 	if ((sig_w.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		fatal("signalfd");
 	sig_w.cb = on_signal;
@@ -114,7 +107,6 @@ main(int argc, char **argv)
 {
 	const char *conf_path = PADDOCK_CONF, *bind_addr = NULL, *sock = NULL;
 	int ch, check = 0, required = 0;
-	enum log_level lvl;
 	char *cause = NULL;
 
 	while ((ch = getopt(argc, argv, "c:nVb:s:")) != -1) {
@@ -145,15 +137,11 @@ main(int argc, char **argv)
 	if (conf_load(&relay.conf, conf_path, required, &cause))
 		fatalx("configuration: %s", cause != NULL ? cause : "error");
 	if (check) {
-		conf_print(&relay.conf, stdout);
-		printf("# configuration OK\n");
+		daemon_check(&relay.conf);
 		conf_free(&relay.conf);
 		return 0;
 	}
-	log_level_parse(relay.conf.log.level, &lvl);
-	log_init("sse-relay", lvl);
-	if (*relay.conf.log.file != '\0' && log_open_file(relay.conf.log.file))
-		fatal("cannot open log file %s", relay.conf.log.file);
+	daemon_logging("sse-relay", &relay.conf);
 	raise_nofile();
 	if (loop_init() == -1)
 		fatal("epoll");

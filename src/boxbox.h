@@ -6,6 +6,7 @@
 #ifndef BOXBOX_H
 #define BOXBOX_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -164,6 +165,11 @@ struct bb_conf {
 int conf_load(struct bb_conf *, const char *, int, char **);
 void conf_free(struct bb_conf *);
 void conf_print(const struct bb_conf *, FILE *);
+
+/* daemon.c: the programs' shared start-up */
+void daemon_check(const struct bb_conf *);
+void daemon_logging(const char *, const struct bb_conf *);
+void daemon_signals(sigset_t *);
 
 /* ids.c: order ids (UUIDv7) and RFC 3339 times; thread-safe. */
 #define IDS_UUID_LEN 36
