@@ -177,7 +177,7 @@ relay_ready() {
 	local pid i
 	for pid in "${RELAY_PIDS[@]}"; do
 		bb_alive "$pid" || die "relay $pid exited at start"
-		ss -Hltnp "sport = :$RELAY_PORT" 2>/dev/null | grep -q "pid=$pid," || return 1
+		ss -Hltnp "sport = :$RELAY_PORT" 2>/dev/null | grep "pid=$pid," >/dev/null || return 1
 	done
 	for ((i = 0; i < 3 * RELAYS; i++)); do
 		curl -fsS --max-time 1 -o /dev/null "http://127.0.0.1:$RELAY_PORT/healthz" 2>/dev/null || return 1

@@ -21,7 +21,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 health_wait() {
 	local start
 	start=$(now_ms)
-	while HEALTH=$(req kitchen.panettiere.health '' 500 2>/dev/null); ! printf '%s' "$HEALTH" | grep -q "\"$1\""; do
+	while HEALTH=$(req kitchen.panettiere.health '' 500 2>/dev/null); ! printf '%s' "$HEALTH" | grep "\"$1\"" >/dev/null; do
 		[ $(($(now_ms) - start)) -gt $(($2 * 1000)) ] && return 1
 		sleep 0.02
 	done
