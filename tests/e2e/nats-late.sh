@@ -27,5 +27,10 @@ done
 expect "orders succeed once NATS is up ($((($(date +%s%N) - start) / 1000000)) ms)" "$T_STATUS" 200
 expect "the stream was created then" "$(bb_jsutil -s "$BB_NATS_URL" info ORDERS | cut -d' ' -f1,2)" "storage=file dup_s=120"
 expect "and holds only the order that got 200" "$(t_count)" 1
-t_req GET /health/ready
+# Each responder process connects on its own: wait until both say ready.
+for ((i = 0; i < 100; i++)); do
+	t_req GET /health/ready
+	[ "$T_STATUS" = 200 ] && t_req GET /health/ready && [ "$T_STATUS" = 200 ] && break
+	sleep 0.1
+done
 expect "/health/ready is 200" "$T_STATUS" 200
