@@ -213,7 +213,6 @@ main(int argc, char **argv)
 		app.conf.fcgi.threads = threads;
 	if (check) {
 		daemon_check(&app.conf);
-		conf_free(&app.conf);
 		return 0;
 	}
 	daemon_logging("paddock-fcgi", &app.conf);

@@ -89,3 +89,20 @@ clock_jitter(struct clock_rng *rng, int64_t base_ms, int min_pct, int max_pct,
 
 	return clock_scale(base_ms * factor / 100, scale_pct);
 }
+
+/*
+ * The seed the kitchen runs with: kitchen.seed, or when that is 0 a random
+ * one, logged so that a surprising run can be replayed with kitchen.seed.
+ */
+uint64_t
+clock_kitchen_seed(const struct bb_conf *c)
+{
+	uint64_t seed;
+
+	if (c->kitchen.seed != 0)
+		return (uint64_t)c->kitchen.seed;
+	seed = clock_random_seed();
+	log_info("kitchen.seed is 0: using random seed %llu",
+	    (unsigned long long)seed);
+	return seed;
+}

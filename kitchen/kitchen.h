@@ -29,6 +29,7 @@ uint64_t clock_rng_next(struct clock_rng *);
 int clock_rng_range(struct clock_rng *, int, int);
 int clock_rng_chance(struct clock_rng *, int);
 uint64_t clock_random_seed(void);
+uint64_t clock_kitchen_seed(const struct bb_conf *);
 int64_t clock_scale(int64_t, int);
 int64_t clock_jitter(struct clock_rng *, int64_t, int, int, int);
 

@@ -156,29 +156,6 @@ maestro_run(struct maestro *m)
 	}
 }
 
-static uint64_t
-pick_seed(const struct bb_conf *c)
-{
-	uint64_t seed;
-
-	if (c->kitchen.seed != 0)
-		return (uint64_t)c->kitchen.seed;
-	seed = clock_random_seed();
-	/* Logged so that a surprising run can be replayed with kitchen.seed. */
-	log_info("kitchen.seed is 0: using random seed %llu",
-	    (unsigned long long)seed);
-	return seed;
-}
-
-/* -n: print the effective configuration and whether it is good. */
-static int
-check_only(struct bb_conf *c)
-{
-	daemon_check(c);
-	conf_free(c);
-	return 0;
-}
-
 /* Parse the options; returns the configuration path. */
 static const char *
 parse_args(int argc, char **argv, int *check, int *required)
@@ -222,8 +199,10 @@ main(int argc, char **argv)
 	log_init("maestro", LOG_LVL_INFO);
 	if (conf_load(&conf, conf_path, required, &cause))
 		fatalx("configuration: %s", cause != NULL ? cause : "error");
-	if (check)
-		return check_only(&conf);
+	if (check) {
+		daemon_check(&conf);
+		return 0;
+	}
 	daemon_logging("maestro", &conf);
 	/* The shared file names the gateway; tell NATS who we are. */
 	if (getenv("PADDOCK_NATS_NAME") == NULL) {
@@ -233,7 +212,8 @@ main(int argc, char **argv)
 	daemon_signals(&set);
 	cook.conf = &conf;
 	cook.stop_set = &set;
-	clock_rng_seed(&cook.bake_rng, pick_seed(&conf), CLOCK_STREAM_BAKE);
+	clock_rng_seed(
+	    &cook.bake_rng, clock_kitchen_seed(&conf), CLOCK_STREAM_BAKE);
 	if (bus_open(&cook.bus, &conf, on_bus_event, &cause))
 		fatalx("%s", cause != NULL ? cause : "cannot open NATS");
 	bb_err_clear(&e);

@@ -71,29 +71,6 @@ run(struct panettiere *p, const sigset_t *set)
 	return sig;
 }
 
-static uint64_t
-pick_seed(const struct bb_conf *c)
-{
-	uint64_t seed;
-
-	if (c->kitchen.seed != 0)
-		return (uint64_t)c->kitchen.seed;
-	seed = clock_random_seed();
-	/* Logged so that a surprising run can be replayed with kitchen.seed. */
-	log_info("kitchen.seed is 0: using random seed %llu",
-	    (unsigned long long)seed);
-	return seed;
-}
-
-/* -n: print the effective configuration and whether it is good. */
-static int
-check_only(struct bb_conf *c)
-{
-	daemon_check(c);
-	conf_free(c);
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -126,8 +103,10 @@ main(int argc, char **argv)
 	log_init("panettiere", LOG_LVL_INFO);
 	if (conf_load(&conf, conf_path, required, &cause))
 		fatalx("configuration: %s", cause != NULL ? cause : "error");
-	if (check)
-		return check_only(&conf);
+	if (check) {
+		daemon_check(&conf);
+		return 0;
+	}
 	daemon_logging("panettiere", &conf);
 	/* The shared file names the gateway; tell NATS who we are. */
 	if (getenv("PADDOCK_NATS_NAME") == NULL) {
@@ -138,7 +117,7 @@ main(int argc, char **argv)
 	if (bus_open(&bus, &conf, on_bus_event, &cause))
 		fatalx("%s", cause != NULL ? cause : "cannot open NATS");
 	if (panettiere_serve_init(
-	        &baker, &conf, bus, pick_seed(&conf), &cause) == -1 ||
+	        &baker, &conf, bus, clock_kitchen_seed(&conf), &cause) == -1 ||
 	    panettiere_serve_start(&baker, &cause) == -1)
 		fatalx("%s", cause != NULL ? cause : "out of memory");
 	log_info("serving %s and %s, time scale %d%%", PANETTIERE_DOUGH,

@@ -138,7 +138,6 @@ main(int argc, char **argv)
 		fatalx("configuration: %s", cause != NULL ? cause : "error");
 	if (check) {
 		daemon_check(&relay.conf);
-		conf_free(&relay.conf);
 		return 0;
 	}
 	daemon_logging("sse-relay", &relay.conf);

@@ -167,7 +167,7 @@ void conf_free(struct bb_conf *);
 void conf_print(const struct bb_conf *, FILE *);
 
 /* daemon.c: the programs' shared start-up */
-void daemon_check(const struct bb_conf *);
+void daemon_check(struct bb_conf *);
 void daemon_logging(const char *, const struct bb_conf *);
 void daemon_signals(sigset_t *);
 

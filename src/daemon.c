@@ -13,12 +13,13 @@
 
 #include "boxbox.h"
 
-/* -n: print the effective configuration, say it is fine. */
+/* -n: print the effective configuration, say it is fine, and free it. */
 void
-daemon_check(const struct bb_conf *c)
+daemon_check(struct bb_conf *c)
 {
 	conf_print(c, stdout);
 	printf("# configuration OK\n");
+	conf_free(c);
 }
 
 /* Log at log.level, to log.file when set; exits if the file won't open. */
