@@ -21,7 +21,8 @@ struct clock_rng {
 enum clock_stream {
 	CLOCK_STREAM_DOUGH = 1,
 	CLOCK_STREAM_NAP,
-	CLOCK_STREAM_BAKE
+	CLOCK_STREAM_BAKE,
+	CLOCK_STREAM_BREAK
 };
 
 void clock_rng_seed(struct clock_rng *, uint64_t, enum clock_stream);
@@ -45,25 +46,26 @@ size_t oven_count(struct oven *);
 void oven_close(struct oven *);
 void oven_free(struct oven *);
 
-/* panettiere-nap.c: the baker's sleep schedule; pure. */
-struct panettiere_nap_plan {
-	int64_t every_ms; /* awake this long after each nap */
-	int64_t for_ms;   /* then asleep this long */
-	int oversleep_pct;
-	int oversleep_factor_pct;
+/* pause.c: breaks from work (naps, lunch, cigarettes); pure. */
+struct pause_plan {
+	int64_t every_ms; /* working this long after each break */
+	int64_t for_ms;   /* then a break this long */
+	int over_pct;     /* chance in 100 that a break runs long */
+	int over_factor_pct;
 };
 
-/* One nap: asleep from start (inclusive) to end (exclusive), Unix ms. */
-struct panettiere_nap {
+/* One break: from start (inclusive) to end (exclusive), Unix ms. */
+struct pause {
 	int64_t start;
 	int64_t end;
-	int overslept;
+	int over;
 };
 
-void panettiere_nap_plan(struct panettiere_nap_plan *, const struct bb_conf *);
-int panettiere_nap_next(const struct panettiere_nap_plan *, struct clock_rng *,
-    int64_t, struct panettiere_nap *);
-int panettiere_nap_asleep(const struct panettiere_nap *, int64_t);
+void pause_plan_init(struct pause_plan *, int64_t, int64_t, int, int, int);
+int64_t pause_length(const struct pause_plan *, struct clock_rng *, int *);
+int pause_next(
+    const struct pause_plan *, struct clock_rng *, int64_t, struct pause *);
+int pause_within(const struct pause *, int64_t);
 
 /* panettiere-reply.c: the JSON bodies; pure. */
 #define PANETTIERE_REPLY_MAX 128
@@ -87,8 +89,8 @@ struct panettiere {
 	pthread_mutex_t mu; /* guards everything below */
 	struct clock_rng dough_rng;
 	struct clock_rng nap_rng;
-	struct panettiere_nap_plan plan;
-	struct panettiere_nap nap;
+	struct pause_plan plan;
+	struct pause nap;
 	int naps; /* 0: never sleeps; nap is unused */
 	int asleep_logged;
 };
@@ -115,19 +117,42 @@ struct maestro_held {
 	size_t len;
 };
 
+/* What the cook is doing, as kitchen.maestro.health says. */
+enum maestro_state { MAESTRO_WORKING, MAESTRO_SMOKING, MAESTRO_LUNCH };
+
 struct maestro {
 	const struct bb_conf *conf;
 	struct bus *bus;
 	struct bus_pull *pull;
 	struct bus_rpc *health_sub;
-	const sigset_t *stop_set; /* polled between orders */
+	const sigset_t *stop_set; /* polled between orders and in breaks */
 	int stopping;
-	atomic_int working; /* read by the health callback's thread */
 	struct clock_rng bake_rng;
+	struct clock_rng break_rng;
+	struct pause_plan smoke_plan;
+	struct pause_plan lunch_plan;
+	struct pause lunch; /* the next lunch, if lunches */
+	int lunches;
 	struct maestro_held held[MAESTRO_BATCH_MAX];
 	int nheld; /* held[cur..nheld) still to cook */
 	int cur;
+
+	pthread_mutex_t mu; /* guards the state, read by health's thread */
+	enum maestro_state state;
+	int64_t until;                /* a break's end, Unix ms */
+	char order[IDS_UUID_LEN + 1]; /* the order cooking, or "" */
 };
+
+/* maestro.c: waiting for a stop signal. */
+int maestro_stop_due(struct maestro *, int64_t);
+
+/* maestro-break.c: the cigarette after each order, lunch, the state. */
+void maestro_break_init(struct maestro *, uint64_t);
+void maestro_state_set(
+    struct maestro *, enum maestro_state, int64_t, const char *);
+int maestro_state_json(struct maestro *, char *, size_t);
+int maestro_break_smoke(struct maestro *);
+int maestro_break_lunch(struct maestro *);
 
 /* maestro-dough.c: ask the baker, with retries and backoff. */
 int64_t maestro_dough_backoff(const struct bb_conf *, int);
@@ -135,7 +160,7 @@ int maestro_dough_get(struct maestro *, const char *, int *);
 
 /* maestro-order.c: one order through its states. */
 void maestro_order_keepalive(struct maestro *);
-void maestro_order_cook(struct maestro *, struct maestro_held *);
+int maestro_order_cook(struct maestro *, struct maestro_held *);
 void maestro_order_wait(struct maestro *, int64_t);
 
 #endif

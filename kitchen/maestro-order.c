@@ -7,6 +7,12 @@
  * in JetStream with Nats-Msg-Id <id>.<state>, so that an order delivered
  * again (its cook died before the ack) never stores a state twice. The
  * JetStream message is acknowledged only after the last state is stored.
+ * An order delivered again first looks in the stream for the states its
+ * last cook stored: one that ended (completed or failed) is only
+ * acknowledged, one waiting for delivery is only delivered. Without that,
+ * an order whose cook died between storing "failed" and the ack could
+ * come back, find dough and also end "completed", past the duplicate
+ * window's help since the state names differ.
  */
 #include "config.h"
 
@@ -137,6 +143,17 @@ maestro_order_publish(struct maestro *m, struct json_object *o, const char *id,
 	return 0;
 }
 
+/* Deliver order o and store it completed; 0, or -1 if not stored. */
+static int
+maestro_order_deliver(struct maestro *m, struct json_object *o, const char *id)
+{
+	const struct bb_conf *c = m->conf;
+
+	maestro_order_wait(
+	    m, clock_scale(c->maestro.deliver_ms, c->kitchen.time_scale_pct));
+	return maestro_order_publish(m, o, id, "completed", NULL);
+}
+
 /*
  * The states after in_progress. Returns 0 when the order reached
  * completed or failed, -1 when a state could not be stored.
@@ -158,9 +175,88 @@ maestro_order_steps(struct maestro *m, struct json_object *o, const char *id)
 	        MAESTRO_BAKE_MAX_PCT, c->kitchen.time_scale_pct));
 	if (maestro_order_publish(m, o, id, "waiting_delivery", NULL) == -1)
 		return -1;
-	maestro_order_wait(
-	    m, clock_scale(c->maestro.deliver_ms, c->kitchen.time_scale_pct));
-	return maestro_order_publish(m, o, id, "completed", NULL);
+	return maestro_order_deliver(m, o, id);
+}
+
+/* Where a redelivered order resumes. */
+enum maestro_resume {
+	MAESTRO_RESUME_COOK,    /* from the start: nothing past in_progress */
+	MAESTRO_RESUME_DELIVER, /* waiting_delivery is stored */
+	MAESTRO_RESUME_ENDED,   /* completed or failed is stored */
+	MAESTRO_RESUME_ERROR    /* NATS did not say */
+};
+
+/* 1 if the stream holds order id in state, 0 if not, -1 on error. */
+static int
+maestro_order_stored(struct maestro *m, const char *id, const char *state)
+{
+	const struct bb_conf *c = m->conf;
+	char subject[256];
+	struct bb_err e;
+	enum bb_status st;
+
+	bb_err_clear(&e);
+	snprintf(
+	    subject, sizeof subject, "%s.%s.%s", c->stream.prefix, state, id);
+	st = bus_stream_has(m->bus, c->stream.name, subject, &e);
+	if (st == BB_OK)
+		return 1;
+	if (st == BB_ENOTFOUND)
+		return 0;
+	log_warnx("order=%s: %s", id, e.message);
+	return -1;
+}
+
+/* How far an earlier cook took order id, from the states stored. */
+static enum maestro_resume
+maestro_order_resume(struct maestro *m, const char *id, const char **ended)
+{
+	static const char *const ends[] = {"completed", "failed"};
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+		if ((r = maestro_order_stored(m, id, ends[i])) == -1)
+			return MAESTRO_RESUME_ERROR;
+		if (r == 1) {
+			*ended = ends[i];
+			return MAESTRO_RESUME_ENDED;
+		}
+	}
+	if ((r = maestro_order_stored(m, id, "waiting_delivery")) == -1)
+		return MAESTRO_RESUME_ERROR;
+	return r ? MAESTRO_RESUME_DELIVER : MAESTRO_RESUME_COOK;
+}
+
+/*
+ * Take order o, id, from where a redelivery says to its end. Returns 1
+ * once it ended, 0 when an earlier cook had ended it, -1 when a state
+ * could not be stored or the stream could not be read.
+ */
+static int
+maestro_order_run(struct maestro *m, struct maestro_held *h,
+    struct json_object *o, const char *id)
+{
+	const char *ended = NULL;
+
+	switch (bus_msg_deliveries(h->msg) > 1
+	            ? maestro_order_resume(m, id, &ended)
+	            : MAESTRO_RESUME_COOK) {
+	case MAESTRO_RESUME_ERROR:
+		return -1;
+	case MAESTRO_RESUME_ENDED:
+		log_info("order=%s already %s: acknowledged", id, ended);
+		return 0;
+	case MAESTRO_RESUME_DELIVER:
+		log_info("order=%s resumes at delivery", id);
+		return maestro_order_deliver(m, o, id) == -1 ? -1 : 1;
+	case MAESTRO_RESUME_COOK:
+		break;
+	}
+	if (maestro_order_publish(m, o, id, "in_progress", NULL) == -1 ||
+	    maestro_order_steps(m, o, id) == -1)
+		return -1;
+	return 1;
 }
 
 /* The order's id, if it has a valid one, else NULL. */
@@ -179,14 +275,17 @@ maestro_order_id(struct json_object *o)
 /*
  * Cook the held order h to its end and release its message: acked once
  * the order is completed or failed, given back (nak) when NATS would not
- * store a state, terminated when it is not an order at all. Main thread.
+ * store a state, terminated when it is not an order at all. Returns 1
+ * when this cook took the order to its end (time for a cigarette), else
+ * 0. Main thread.
  */
-void
+int
 maestro_order_cook(struct maestro *m, struct maestro_held *h)
 {
 	struct json_object *o;
 	char id[IDS_UUID_LEN + 1];
 	const char *p;
+	int r;
 
 	if ((o = maestro_order_parse(h->data, h->len)) == NULL ||
 	    (p = maestro_order_id(o)) == NULL) {
@@ -194,17 +293,17 @@ maestro_order_cook(struct maestro *m, struct maestro_held *h)
 		    __func__);
 		json_object_put(o);
 		bus_msg_term(h->msg);
-		return;
+		return 0;
 	}
 	snprintf(id, sizeof id, "%s", p); /* o changes under p */
-	atomic_store(&m->working, 1);
-	if (maestro_order_publish(m, o, id, "in_progress", NULL) == -1 ||
-	    maestro_order_steps(m, o, id) == -1) {
+	maestro_state_set(m, MAESTRO_WORKING, 0, id);
+	if ((r = maestro_order_run(m, h, o, id)) == -1)
 		bus_msg_nak(h->msg, MAESTRO_RETRY_MS);
-	} else if (bus_msg_ack(h->msg) != BB_OK)
+	else if (bus_msg_ack(h->msg) != BB_OK)
 		log_warnx("order=%s: ack lost; it will come again, and its "
 		          "states are stored once",
 		    id);
-	atomic_store(&m->working, 0);
+	maestro_state_set(m, MAESTRO_WORKING, 0, NULL);
 	json_object_put(o);
+	return r == 1;
 }

@@ -3,13 +3,11 @@
  * pending orders in batches from the durable JetStream pull consumer
  * "maestro" on orders.waiting_to_cook.> (shared by every maestro, explicit
  * ack) and cook each in turn (maestro-order.c), answering
- * kitchen.maestro.health meanwhile. SIGTERM or SIGINT: finish the order in
- * hand, give the rest of the batch back to the consumer, exit 0. A cook
- * killed outright loses nothing: its unacknowledged orders come again
- * after AckWait, and Nats-Msg-Id keeps each state stored once.
- *
- * TODO (not in this slice): the cigarette break and oversmoking, and the
- * lunch break. Neither is simulated yet.
+ * kitchen.maestro.health meanwhile; a cigarette after each order and
+ * lunch between batches (maestro-break.c). SIGTERM or SIGINT: finish the
+ * order in hand, give the rest of the batch back to the consumer, exit 0.
+ * A cook killed outright loses nothing: its unacknowledged orders come
+ * again after AckWait, and Nats-Msg-Id keeps each state stored once.
  */
 #include "config.h"
 
@@ -48,7 +46,7 @@ on_bus_event(const char *what)
 }
 
 /* Take a pending stop signal, waiting up to ms; 1 once one came. */
-static int
+int
 maestro_stop_due(struct maestro *m, int64_t ms)
 {
 	struct timespec ts;
@@ -70,13 +68,12 @@ static void
 maestro_health(void *arg, const char *reply, const char *data, size_t len)
 {
 	struct maestro *m = arg;
-	char body[64];
+	char body[128];
 	int n;
 
 	if (reply == NULL)
 		return;
-	n = snprintf(body, sizeof body, "{\"state\":\"%s\"}",
-	    atomic_load(&m->working) ? "working" : "idle");
+	n = maestro_state_json(m, body, sizeof body);
 	if (bus_reply(m->bus, reply, body, (size_t)n) != BB_OK)
 		log_warnx("%s: reply lost: not connected to NATS", __func__);
 }
@@ -93,14 +90,19 @@ maestro_take(void *arg, struct bus_msg *msg, const char *data, size_t len)
 	m->nheld++;
 }
 
-/* Cook the batch in order; on a stop, give back what is left. */
+/*
+ * Cook the batch in order, with a cigarette after each order cooked; on a
+ * stop, give back what is left.
+ */
 static void
 maestro_cook_batch(struct maestro *m)
 {
 	for (m->cur = 0; m->cur < m->nheld; m->cur++) {
 		if (maestro_stop_due(m, 0))
 			break;
-		maestro_order_cook(m, &m->held[m->cur]);
+		if (maestro_order_cook(m, &m->held[m->cur]))
+			maestro_break_smoke(
+			    m); /* a stop ends it and the loop */
 	}
 	for (; m->cur < m->nheld; m->cur++)
 		bus_msg_nak(m->held[m->cur].msg, 0); /* another cook, now */
@@ -144,6 +146,8 @@ maestro_run(struct maestro *m)
 	struct bb_err e;
 
 	while (!maestro_stop_due(m, 0)) {
+		if (maestro_break_lunch(m))
+			break;
 		bb_err_clear(&e);
 		st = bus_pull_fetch(m->pull, c->maestro.batch,
 		    c->maestro.fetch_wait_ms, maestro_take, m, &e);
@@ -193,6 +197,7 @@ main(int argc, char **argv)
 	struct bb_conf conf;
 	struct bb_err e;
 	char *cause = NULL;
+	uint64_t seed;
 	sigset_t set;
 
 	conf_path = parse_args(argc, argv, &check, &required);
@@ -212,8 +217,9 @@ main(int argc, char **argv)
 	daemon_signals(&set);
 	cook.conf = &conf;
 	cook.stop_set = &set;
-	clock_rng_seed(
-	    &cook.bake_rng, clock_kitchen_seed(&conf), CLOCK_STREAM_BAKE);
+	seed = clock_kitchen_seed(&conf);
+	clock_rng_seed(&cook.bake_rng, seed, CLOCK_STREAM_BAKE);
+	maestro_break_init(&cook, seed);
 	if (bus_open(&cook.bus, &conf, on_bus_event, &cause))
 		fatalx("%s", cause != NULL ? cause : "cannot open NATS");
 	bb_err_clear(&e);

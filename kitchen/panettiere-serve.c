@@ -54,7 +54,7 @@ panettiere_serve_dough(
 		return; /* a publish, not a request: nobody to give dough to */
 	pthread_mutex_lock(&p->mu);
 	now = ids_now_ms();
-	if ((asleep = p->naps && panettiere_nap_asleep(&p->nap, now)))
+	if ((asleep = p->naps && pause_within(&p->nap, now)))
 		until = p->nap.end;
 	else
 		delay = clock_jitter(&p->dough_rng, c->panettiere.dough_ms,
@@ -92,7 +92,7 @@ panettiere_serve_health(
 	pthread_mutex_lock(&p->mu);
 	now = ids_now_ms();
 	if (p->naps) {
-		asleep = panettiere_nap_asleep(&p->nap, now);
+		asleep = pause_within(&p->nap, now);
 		until = asleep || now >= p->nap.end ? p->nap.end : p->nap.start;
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -108,7 +108,7 @@ panettiere_serve_log_state(struct panettiere *p, int asleep)
 
 	ids_rfc3339_ms(t, asleep ? p->nap.end : p->nap.start);
 	log_info("state=%s until=%s overslept=%s", asleep ? "asleep" : "awake",
-	    t, asleep && p->nap.overslept ? "yes" : "no");
+	    t, asleep && p->nap.over ? "yes" : "no");
 }
 
 /*
@@ -128,9 +128,13 @@ panettiere_serve_init(struct panettiere *p, const struct bb_conf *conf,
 	pthread_mutex_init(&p->mu, NULL);
 	clock_rng_seed(&p->dough_rng, seed, CLOCK_STREAM_DOUGH);
 	clock_rng_seed(&p->nap_rng, seed, CLOCK_STREAM_NAP);
-	panettiere_nap_plan(&p->plan, conf);
-	p->naps =
-	    panettiere_nap_next(&p->plan, &p->nap_rng, ids_now_ms(), &p->nap);
+	pause_plan_init(&p->plan,
+	    (int64_t)conf->panettiere.sleep_every_s * 1000,
+	    (int64_t)conf->panettiere.sleep_for_s * 1000,
+	    conf->panettiere.oversleep_pct,
+	    conf->panettiere.oversleep_factor_pct,
+	    conf->kitchen.time_scale_pct);
+	p->naps = pause_next(&p->plan, &p->nap_rng, ids_now_ms(), &p->nap);
 	if (p->naps)
 		panettiere_serve_log_state(p, 0);
 	else
@@ -169,13 +173,11 @@ panettiere_serve_tick(struct panettiere *p)
 	if (p->naps && now >= p->nap.end) {
 		/* Late by a whole cycle (a stopped process)? Catch up. */
 		while (now >= p->nap.end)
-			panettiere_nap_next(
-			    &p->plan, &p->nap_rng, p->nap.end, &p->nap);
+			pause_next(&p->plan, &p->nap_rng, p->nap.end, &p->nap);
 		p->asleep_logged = 0;
 		panettiere_serve_log_state(p, 0);
 	}
-	if (p->naps && !p->asleep_logged &&
-	    panettiere_nap_asleep(&p->nap, now)) {
+	if (p->naps && !p->asleep_logged && pause_within(&p->nap, now)) {
 		p->asleep_logged = 1;
 		panettiere_serve_log_state(p, 1);
 	}

@@ -157,6 +157,11 @@ struct bb_conf {
 		int dough_timeout_ms;
 		int bake_ms;
 		int deliver_ms;
+		int smoke_ms;
+		int oversmoke_pct;
+		int oversmoke_factor_pct;
+		int lunch_every_s;
+		int lunch_for_s;
 	} maestro;
 };
 
@@ -285,5 +290,8 @@ enum bb_status bus_msg_progress(struct bus_msg *);
 enum bb_status bus_msg_ack(struct bus_msg *);
 enum bb_status bus_msg_nak(struct bus_msg *, int);
 enum bb_status bus_msg_term(struct bus_msg *);
+int bus_msg_deliveries(struct bus_msg *);
+enum bb_status bus_stream_has(
+    struct bus *, const char *, const char *, struct bb_err *);
 
 #endif

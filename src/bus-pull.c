@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,5 +154,42 @@ bus_msg_term(struct bus_msg *msg)
 
 	s = natsMsg_Term((natsMsg *)msg, NULL);
 	natsMsg_Destroy((natsMsg *)msg);
+	return bus_pull_map(s);
+}
+
+/* How many times msg has been delivered (1 the first time); 0: unknown. */
+int
+bus_msg_deliveries(struct bus_msg *msg)
+{
+	jsMsgMetaData *meta = NULL;
+	int n;
+
+	if (natsMsg_GetMetaData(&meta, (natsMsg *)msg) != NATS_OK)
+		return 0;
+	n = meta->NumDelivered > INT_MAX ? INT_MAX : (int)meta->NumDelivered;
+	jsMsgMetaData_Destroy(meta);
+	return n;
+}
+
+/*
+ * Whether stream holds a message on subject: BB_OK if it does,
+ * BB_ENOTFOUND if not, else the error, described in e.
+ */
+enum bb_status
+bus_stream_has(
+    struct bus *b, const char *stream, const char *subject, struct bb_err *e)
+{
+	natsMsg *m = NULL;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	s = js_GetLastMsg(&m, bus_js(b), stream, subject, NULL, &jerr);
+	natsMsg_Destroy(m);
+	if (s == NATS_OK)
+		return BB_OK;
+	if (s == NATS_NOT_FOUND)
+		return BB_ENOTFOUND;
+	bb_err_set(e, "last message on %s: %s (JetStream error %d)", subject,
+	    natsStatus_GetText(s), (int)jerr);
 	return bus_pull_map(s);
 }

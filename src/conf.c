@@ -118,6 +118,16 @@ static const struct conf_key conf_keys[] = {
     {"maestro", "bake_ms", CONF_INT, OFF(maestro.bake_ms), "3000", 0, 3600000},
     {"maestro", "deliver_ms", CONF_INT, OFF(maestro.deliver_ms), "2000", 0,
         3600000},
+    {"maestro", "smoke_ms", CONF_INT, OFF(maestro.smoke_ms), "1000", 0,
+        3600000},
+    {"maestro", "oversmoke_pct", CONF_INT, OFF(maestro.oversmoke_pct), "10", 0,
+        100},
+    {"maestro", "oversmoke_factor_pct", CONF_INT,
+        OFF(maestro.oversmoke_factor_pct), "150", 100, 10000},
+    {"maestro", "lunch_every_s", CONF_INT, OFF(maestro.lunch_every_s), "60", 0,
+        86400},
+    {"maestro", "lunch_for_s", CONF_INT, OFF(maestro.lunch_for_s), "10", 0,
+        86400},
 };
 
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])

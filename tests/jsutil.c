@@ -17,6 +17,8 @@
  *   jsutil -s URL pub PREFIX N BYTES     publish N order-like messages of
  *                                        about BYTES bytes on PREFIX.<i>,
  *                                        pipelined, and wait for the acks
+ *   jsutil -s URL put SUBJECT MSGID DATA publish one message with
+ *                                        Nats-Msg-Id MSGID, wait for the ack
  *   jsutil -s URL purge STREAM KEEP      purge all but the last KEEP
  *   jsutil -s URL req SUBJECT DATA MS    a core NATS request; prints the
  *                                        reply's data (1 on timeout)
@@ -43,6 +45,8 @@ usage(void)
 	                "{wait MS | count STREAM | last STREAM SUBJECT | "
 	                "dump STREAM | info STREAM | "
 	                "mkstream STREAM SUBJECT memory|file DUP_S | "
+	                "pub PREFIX N BYTES | put SUBJECT MSGID DATA | "
+	                "purge STREAM KEEP | "
 	                "req SUBJECT DATA MS}\n");
 	return 2;
 }
@@ -281,6 +285,24 @@ cmd_pub(jsCtx *js, const char *prefix, int n, int bytes)
 }
 
 static int
+cmd_put(jsCtx *js, const char *subject, const char *msg_id, const char *data)
+{
+	jsPubAck *pa = NULL;
+	jsPubOptions po;
+	natsStatus s;
+
+	jsPubOptions_Init(&po);
+	po.MsgId = msg_id;
+	s = js_Publish(&pa, js, subject, data, (int)strlen(data), &po, NULL);
+	if (s != NATS_OK) {
+		fprintf(stderr, "jsutil: put: %s\n", natsStatus_GetText(s));
+		return 1;
+	}
+	jsPubAck_Destroy(pa);
+	return 0;
+}
+
+static int
 cmd_purge(jsCtx *js, const char *stream, int keep)
 {
 	jsOptions o;
@@ -349,6 +371,8 @@ main(int argc, char **argv)
 		rc = cmd_mkstream(js, argv);
 	else if (strcmp(argv[0], "pub") == 0 && argc == 4)
 		rc = cmd_pub(js, argv[1], atoi(argv[2]), atoi(argv[3]));
+	else if (strcmp(argv[0], "put") == 0 && argc == 4)
+		rc = cmd_put(js, argv[1], argv[2], argv[3]);
 	else if (strcmp(argv[0], "purge") == 0 && argc == 3)
 		rc = cmd_purge(js, argv[1], atoi(argv[2]));
 	else if (strcmp(argv[0], "req") == 0 && argc == 4)

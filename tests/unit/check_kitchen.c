@@ -1,8 +1,9 @@
 /*
  * check_kitchen.c: the kitchen's pure parts (kitchen/clock.c,
- * kitchen/panettiere-nap.c, kitchen/panettiere-reply.c) and the oven's
- * ordering (kitchen/oven.c). A seed must repeat its choices, factors must
- * stay in range, naps follow the plan, and time scales.
+ * kitchen/pause.c, kitchen/panettiere-reply.c) and the oven's ordering
+ * (kitchen/oven.c). A seed must repeat its choices, factors must stay in
+ * range, breaks (naps, lunch, cigarettes) follow their plan and really run
+ * long as often as configured, and time scales.
  */
 #include "config.h"
 
@@ -130,39 +131,49 @@ START_TEST(test_jitter_in_scaled_factor_range)
 }
 END_TEST
 
+/* The baker's nap plan, as panettiere-serve.c builds it. */
+static void
+nap_plan(struct pause_plan *p, const struct bb_conf *c)
+{
+	pause_plan_init(p, (int64_t)c->panettiere.sleep_every_s * 1000,
+	    (int64_t)c->panettiere.sleep_for_s * 1000,
+	    c->panettiere.oversleep_pct, c->panettiere.oversleep_factor_pct,
+	    c->kitchen.time_scale_pct);
+}
+
 START_TEST(test_nap_plan_scales)
 {
 	struct bb_conf c = kconf(10);
-	struct panettiere_nap_plan p;
+	struct pause_plan p;
 
-	panettiere_nap_plan(&p, &c);
+	nap_plan(&p, &c);
 	ck_assert_int_eq(p.every_ms, 6000);
 	ck_assert_int_eq(p.for_ms, 1000);
-	ck_assert_int_eq(p.oversleep_pct, 30);
-	ck_assert_int_eq(p.oversleep_factor_pct, 200);
+	ck_assert_int_eq(p.over_pct, 30);
+	ck_assert_int_eq(p.over_factor_pct, 200);
 }
 END_TEST
 
 START_TEST(test_nap_schedule_follows_plan)
 {
 	struct bb_conf c = kconf(100);
-	struct panettiere_nap_plan p;
-	struct panettiere_nap n;
+	struct pause_plan p;
+	struct pause n;
 	struct clock_rng r;
 	int64_t woke = 1000000;
 	int i, over = 0;
 
-	panettiere_nap_plan(&p, &c);
+	nap_plan(&p, &c);
 	clock_rng_seed(&r, 42, CLOCK_STREAM_NAP);
 	for (i = 0; i < 10000; i++) {
-		ck_assert(panettiere_nap_next(&p, &r, woke, &n));
+		ck_assert(pause_next(&p, &r, woke, &n));
 		ck_assert_int_eq(n.start, woke + 60000);
-		ck_assert_int_eq(n.end - n.start, n.overslept ? 20000 : 10000);
-		ck_assert(!panettiere_nap_asleep(&n, n.start - 1));
-		ck_assert(panettiere_nap_asleep(&n, n.start));
-		ck_assert(panettiere_nap_asleep(&n, n.end - 1));
-		ck_assert(!panettiere_nap_asleep(&n, n.end));
-		over += n.overslept;
+		ck_assert_int_eq(n.end - n.start, n.over ? 20000 : 10000);
+		ck_assert(!pause_within(&n, n.start - 1));
+		ck_assert(pause_within(&n, n.start));
+		ck_assert(pause_within(&n, n.end - 1));
+		ck_assert(!pause_within(&n, n.end));
+		over += n.over;
 		woke = n.end;
 	}
 	ck_assert_int_gt(over, 2700); /* about 30 % */
@@ -174,21 +185,21 @@ END_TEST
 START_TEST(test_nap_seed_repeats)
 {
 	struct bb_conf c = kconf(100);
-	struct panettiere_nap_plan p;
-	struct panettiere_nap a, b;
+	struct pause_plan p;
+	struct pause a, b;
 	struct clock_rng ra, rb;
 	int i;
 
-	panettiere_nap_plan(&p, &c);
+	nap_plan(&p, &c);
 	clock_rng_seed(&ra, 42, CLOCK_STREAM_NAP);
 	clock_rng_seed(&rb, 42, CLOCK_STREAM_NAP);
 	a.end = b.end = 0;
 	for (i = 0; i < 100; i++) {
-		panettiere_nap_next(&p, &ra, a.end, &a);
-		panettiere_nap_next(&p, &rb, b.end, &b);
+		pause_next(&p, &ra, a.end, &a);
+		pause_next(&p, &rb, b.end, &b);
 		ck_assert_int_eq(a.start, b.start);
 		ck_assert_int_eq(a.end, b.end);
-		ck_assert_int_eq(a.overslept, b.overslept);
+		ck_assert_int_eq(a.over, b.over);
 	}
 }
 END_TEST
@@ -196,19 +207,67 @@ END_TEST
 START_TEST(test_nap_disabled)
 {
 	struct bb_conf c = kconf(100);
-	struct panettiere_nap_plan p;
-	struct panettiere_nap n = {1, 2, 0};
+	struct pause_plan p;
+	struct pause n = {1, 2, 0};
 	struct clock_rng r;
 
 	clock_rng_seed(&r, 1, CLOCK_STREAM_NAP);
 	c.panettiere.sleep_every_s = 0;
-	panettiere_nap_plan(&p, &c);
-	ck_assert_int_eq(panettiere_nap_next(&p, &r, 0, &n), 0);
+	nap_plan(&p, &c);
+	ck_assert_int_eq(pause_next(&p, &r, 0, &n), 0);
 	ck_assert_int_eq(n.start, 1); /* untouched */
 	c = kconf(100);
 	c.panettiere.sleep_for_s = 0;
-	panettiere_nap_plan(&p, &c);
-	ck_assert_int_eq(panettiere_nap_next(&p, &r, 0, &n), 0);
+	nap_plan(&p, &c);
+	ck_assert_int_eq(pause_next(&p, &r, 0, &n), 0);
+}
+END_TEST
+
+/*
+ * The cook's cigarette: 1 s, and with a 10 % chance 1.5 s; oversmoking
+ * must really happen (the original never did), about as often as set.
+ */
+START_TEST(test_cigarette_oversmokes)
+{
+	struct pause_plan p;
+	struct clock_rng r;
+	int64_t len;
+	int i, over, n = 0;
+
+	pause_plan_init(&p, 0, 1000, 10, 150, 100);
+	clock_rng_seed(&r, 42, CLOCK_STREAM_BREAK);
+	for (i = 0; i < NDRAWS; i++) {
+		len = pause_length(&p, &r, &over);
+		ck_assert_int_eq(len, over ? 1500 : 1000);
+		n += over;
+	}
+	ck_assert_int_gt(n, NDRAWS / 10 - NDRAWS / 100);
+	ck_assert_int_lt(n, NDRAWS / 10 + NDRAWS / 100);
+	pause_plan_init(&p, 0, 1000, 100, 150, 10); /* always, at 10 % time */
+	ck_assert_int_eq(pause_length(&p, &r, &over), 150);
+	ck_assert_int_eq(over, 1);
+	pause_plan_init(&p, 0, 1000, 0, 150, 100);
+	ck_assert_int_eq(pause_length(&p, &r, &over), 1000);
+	ck_assert_int_eq(over, 0);
+}
+END_TEST
+
+/* The cook's lunch: every 60 s for 10 s, never long; scaled. */
+START_TEST(test_lunch_schedule)
+{
+	struct pause_plan p;
+	struct pause l;
+	struct clock_rng r;
+
+	pause_plan_init(&p, 60000, 10000, 0, 100, 10);
+	clock_rng_seed(&r, 42, CLOCK_STREAM_BREAK);
+	ck_assert(pause_next(&p, &r, 5000, &l));
+	ck_assert_int_eq(l.start, 11000);
+	ck_assert_int_eq(l.end, 12000);
+	ck_assert_int_eq(l.over, 0);
+	ck_assert(pause_within(&l, 11500));
+	pause_plan_init(&p, 0, 10000, 0, 100, 10); /* lunch_every_s 0: none */
+	ck_assert_int_eq(pause_next(&p, &r, 5000, &l), 0);
 }
 END_TEST
 
@@ -294,6 +353,8 @@ kitchen_suite(void)
 	tcase_add_test(tc, test_nap_schedule_follows_plan);
 	tcase_add_test(tc, test_nap_seed_repeats);
 	tcase_add_test(tc, test_nap_disabled);
+	tcase_add_test(tc, test_cigarette_oversmokes);
+	tcase_add_test(tc, test_lunch_schedule);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reply");
