@@ -26,6 +26,7 @@
 
 #define MAESTRO_NATS_NAME "maestro"
 #define MAESTRO_SETUP_MS  1000 /* retry the consumer this often */
+#define MAESTRO_FETCH_MS  1000 /* longest pull request: see maestro_run */
 
 static void
 usage(void)
@@ -137,20 +138,27 @@ maestro_setup(struct maestro *m)
 	return 0;
 }
 
-/* Fetch and cook until a stop signal. */
+/*
+ * Fetch and cook until a stop signal. A fetch blocks and no signal cuts
+ * it short, so an idle cook asks in pull requests of at most
+ * MAESTRO_FETCH_MS: a stop or a lunch is never later than that.
+ */
 static void
 maestro_run(struct maestro *m)
 {
 	const struct bb_conf *c = m->conf;
+	int wait = c->maestro.fetch_wait_ms;
 	enum bb_status st;
 	struct bb_err e;
 
+	if (wait > MAESTRO_FETCH_MS)
+		wait = MAESTRO_FETCH_MS;
 	while (!maestro_stop_due(m, 0)) {
 		if (maestro_break_lunch(m))
 			break;
 		bb_err_clear(&e);
-		st = bus_pull_fetch(m->pull, c->maestro.batch,
-		    c->maestro.fetch_wait_ms, maestro_take, m, &e);
+		st = bus_pull_fetch(
+		    m->pull, c->maestro.batch, wait, maestro_take, m, &e);
 		if (st == BB_OK)
 			maestro_cook_batch(m);
 		else if (st != BB_ETIMEOUT) {

@@ -72,3 +72,23 @@ check "every state stored once" once_each "$d" waiting_to_cook in_progress waiti
 kill -TERM "$MAESTRO_PID"
 wait "$MAESTRO_PID"
 expect "maestro stops with 0" "$?" 0
+
+# A stop is prompt, idle (a minute's fetch wait) or at lunch (30 s).
+# stop_ms: SIGTERM maestro and wait (in this shell, its parent); how
+# long it took in T.
+stop_ms() {
+	local t0
+	t0=$(now_ms)
+	kill -TERM "$MAESTRO_PID"
+	wait "$MAESTRO_PID"
+	T=$(($(now_ms) - t0))
+}
+start_maestro PADDOCK_MAESTRO_FETCH_WAIT_MS=60000 PADDOCK_MAESTRO_LUNCH_EVERY_S=0
+log_wait "pid=$MAESTRO_PID msg=\"consumer maestro" 5
+sleep 0.3
+stop_ms
+check "an idle maestro stops within 2 s of SIGTERM ($T ms)" test "$T" -lt 2000
+start_maestro PADDOCK_MAESTRO_LUNCH_EVERY_S=20 PADDOCK_MAESTRO_LUNCH_FOR_S=600
+health_wait lunch 5
+stop_ms
+check "a maestro at lunch stops within 2 s of SIGTERM ($T ms)" test "$T" -lt 2000
