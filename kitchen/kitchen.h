@@ -72,7 +72,7 @@ int pause_within(const struct pause *, int64_t);
 
 int panettiere_reply_dough(char *, size_t, int64_t);
 int panettiere_reply_asleep(char *, size_t, int64_t);
-int panettiere_reply_health(char *, size_t, int, int64_t);
+int panettiere_reply_health(char *, size_t, int, int64_t, size_t);
 
 /* panettiere-serve.c: the baker's state and its two subjects. */
 #define PANETTIERE_DOUGH  "kitchen.panettiere.dough"

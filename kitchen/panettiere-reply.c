@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "kitchen.h"
 
@@ -38,22 +39,24 @@ panettiere_reply_asleep(char *buf, size_t len, int64_t until_ms)
 }
 
 /*
- * {"state":"awake"|"asleep","until":"<RFC 3339>"|null}; until_ms < 0 means
- * no change is planned (a baker who never sleeps).
+ * {"state":"awake"|"asleep","until":"<RFC 3339>"|null,"baking":n};
+ * until_ms < 0 means no change is planned (a baker who never sleeps);
+ * baking is the dough in the oven.
  */
 int
-panettiere_reply_health(char *buf, size_t len, int asleep, int64_t until_ms)
+panettiere_reply_health(
+    char *buf, size_t len, int asleep, int64_t until_ms, size_t baking)
 {
 	const char *state = asleep ? "asleep" : "awake";
-	char t[IDS_TIME_LEN + 1];
+	char t[IDS_TIME_LEN + 3] = "null";
 
-	if (until_ms < 0)
-		return panettiere_reply_fit(
-		    snprintf(
-		        buf, len, "{\"state\":\"%s\",\"until\":null}", state),
-		    len);
-	ids_rfc3339_ms(t, until_ms);
+	if (until_ms >= 0) {
+		t[0] = '"';
+		ids_rfc3339_ms(t + 1, until_ms);
+		strcat(t, "\"");
+	}
 	return panettiere_reply_fit(
-	    snprintf(buf, len, "{\"state\":\"%s\",\"until\":\"%s\"}", state, t),
+	    snprintf(buf, len, "{\"state\":\"%s\",\"until\":%s,\"baking\":%zu}",
+	        state, t, baking),
 	    len);
 }

@@ -97,7 +97,8 @@ panettiere_serve_health(
 	}
 	pthread_mutex_unlock(&p->mu);
 	panettiere_serve_answer(p, reply, body,
-	    panettiere_reply_health(body, sizeof body, asleep, until));
+	    panettiere_reply_health(
+	        body, sizeof body, asleep, until, oven_count(p->oven)));
 }
 
 /* The structured line for a state change. Called with mu held. */

@@ -75,7 +75,9 @@ check "waking is logged" test "$(grep -c 'msg="state=awake until=' "$T_DIR/panet
 
 req kitchen.panettiere.dough '{}' >"$T_DIR/last" 2>&1 &
 client=$!
-sleep 0.05
+baking() { [ "$(req kitchen.panettiere.health '' 500 | jq .baking)" -ge 1 ]; }
+for ((i = 0; i < 100; i++)); do baking && break; sleep 0.01; done
+check "health counts the dough in the oven" baking
 kill -TERM "$baker"
 wait "$baker"
 expect "SIGTERM: panettiere exits 0" "$?" 0

@@ -281,11 +281,12 @@ START_TEST(test_reply_bodies)
 	    panettiere_reply_asleep(b, sizeof b, 1763896803123LL), 0);
 	ck_assert_str_eq(
 	    b, "{\"error\":\"asleep\",\"until\":\"2025-11-23T11:20:03.123Z\"}");
-	panettiere_reply_health(b, sizeof b, 1, 1763896803123LL);
+	panettiere_reply_health(b, sizeof b, 1, 1763896803123LL, 0);
+	ck_assert_str_eq(b, "{\"state\":\"asleep\",\"until\":"
+	                    "\"2025-11-23T11:20:03.123Z\",\"baking\":0}");
+	panettiere_reply_health(b, sizeof b, 0, -1, 3);
 	ck_assert_str_eq(
-	    b, "{\"state\":\"asleep\",\"until\":\"2025-11-23T11:20:03.123Z\"}");
-	panettiere_reply_health(b, sizeof b, 0, -1);
-	ck_assert_str_eq(b, "{\"state\":\"awake\",\"until\":null}");
+	    b, "{\"state\":\"awake\",\"until\":null,\"baking\":3}");
 	ck_assert_int_eq(panettiere_reply_dough(b, 8, 1), -1);
 }
 END_TEST
