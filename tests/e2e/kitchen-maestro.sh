@@ -4,7 +4,7 @@
 # waiting_delivery -> completed, each state stored once with Nats-Msg-Id
 # <id>.<state>; health says working, and on which order; with no baker an
 # order fails after dough_attempts with a reason; SIGTERM finishes the
-# order in hand and exits 0; SIGKILL mid-order loses nothing and
+# order in hand and exits 0; SIGKILL mid-batch loses nothing and
 # duplicates nothing, and an order whose cook died after storing its end
 # (or waiting_delivery) is not cooked again; two maestros share the
 # consumer and cook each order once.
@@ -51,15 +51,32 @@ wait "$MAESTRO_PID"
 expect "SIGTERM mid-order: maestro exits 0" "$?" 0
 check "after finishing the order in hand" once_each "$id2" waiting_to_cook in_progress waiting_delivery completed
 
+# SIGKILL in the middle of a batch: 4 orders wait before the cook starts,
+# so he takes them in one fetch; he dies cooking the second.
+t_orders 4
+batch=("${T_IDS[@]}")
 start_maestro PADDOCK_MAESTRO_BAKE_MS=20000
-t_post "$SEED_BODY"
-id3=$(t_json .order_id)
+id3=${batch[1]} # cooked in the order they were posted
+state_wait "${batch[0]}" completed 10
 state_wait "$id3" in_progress 5
 kill_maestro
-check "SIGKILL mid-order leaves it unfinished" test -z "$(js last ORDERS "orders.completed.$id3" 2>/dev/null)"
+check "SIGKILL mid-batch: one order done" js last ORDERS "orders.completed.${batch[0]}"
+check "and the one in hand unfinished" test -z "$(js last ORDERS "orders.completed.$id3" 2>/dev/null)"
+check "the batch was one fetch: the rest were held, not started" \
+	test -z "$(js last ORDERS "orders.in_progress.${batch[3]}" 2>/dev/null)"
 start_maestro
-check "a new maestro gets it again after the ack wait and completes it" state_wait "$id3" completed 10
-check "every state of it stored exactly once" once_each "$id3" waiting_to_cook in_progress waiting_delivery completed
+batch_done() {
+	local i
+	for i in "${batch[@]}"; do state_wait "$i" completed 15 || return 1; done
+}
+check "a new maestro gets them again after the ack wait and completes all 4" batch_done
+batch_once() {
+	local i
+	for i in "${batch[@]}"; do
+		once_each "$i" waiting_to_cook in_progress waiting_delivery completed || return 1
+	done
+}
+check "every state of each stored exactly once" batch_once
 
 # Killed after storing the order's end but before the ack: it comes again
 # and must only be acknowledged, or it could end twice (failed, then
