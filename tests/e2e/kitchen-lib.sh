@@ -32,6 +32,19 @@ once_each() {
 	for s in "${@:2}"; do out+="orders.$s.$id 1"$'\n'; done
 	[ "$(counts "$id")" = "$(printf '%s' "$out" | sort)" ]
 }
+# all_completed SECONDS ID...: until every ID is completed, SECONDS each.
+all_completed() {
+	local i s=$1
+	shift
+	for i in "$@"; do state_wait "$i" completed "$s" || return 1; done
+}
+# all_once ID...: every ID went through every state, each stored once.
+all_once() {
+	local i
+	for i in "$@"; do
+		once_each "$i" waiting_to_cook in_progress waiting_delivery completed || return 1
+	done
+}
 msg_ids_ok() {
 	js dump ORDERS | awk -v id="$1" '$2 ~ id && $2 !~ /waiting_to_cook/ { split($2, p, "."); if ($3 != id "." p[2]) bad++ } END { exit bad > 0 }'
 }

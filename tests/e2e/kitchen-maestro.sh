@@ -65,18 +65,8 @@ check "and the one in hand unfinished" test -z "$(js last ORDERS "orders.complet
 check "the batch was one fetch: the rest were held, not started" \
 	test -z "$(js last ORDERS "orders.in_progress.${batch[3]}" 2>/dev/null)"
 start_maestro
-batch_done() {
-	local i
-	for i in "${batch[@]}"; do state_wait "$i" completed 15 || return 1; done
-}
-check "a new maestro gets them again after the ack wait and completes all 4" batch_done
-batch_once() {
-	local i
-	for i in "${batch[@]}"; do
-		once_each "$i" waiting_to_cook in_progress waiting_delivery completed || return 1
-	done
-}
-check "every state of each stored exactly once" batch_once
+check "a new maestro gets them again after the ack wait and completes all 4" all_completed 15 "${batch[@]}"
+check "every state of each stored exactly once" all_once "${batch[@]}"
 
 # Killed after storing the order's end but before the ack: it comes again
 # and must only be acknowledged, or it could end twice (failed, then
@@ -116,18 +106,8 @@ check "every state of it stored exactly once" once_each "$id6" waiting_to_cook i
 first=$MAESTRO_PID
 start_maestro PADDOCK_MAESTRO_BATCH=2
 t_orders 6
-all_done() {
-	local i
-	for i in "${T_IDS[@]}"; do state_wait "$i" completed 10 || return 1; done
-}
-each_once() {
-	local i
-	for i in "${T_IDS[@]}"; do
-		once_each "$i" waiting_to_cook in_progress waiting_delivery completed || return 1
-	done
-}
-check "two maestros sharing the consumer complete 6 orders" all_done
-check "each state of each order stored exactly once" each_once
+check "two maestros sharing the consumer complete 6 orders" all_completed 10 "${T_IDS[@]}"
+check "each state of each order stored exactly once" all_once "${T_IDS[@]}"
 check "both cooked" test "$(grep -c 'state=completed' "$T_DIR/maestro.log")" -ge 9 -a \
 	"$(grep "state=completed" "$T_DIR/maestro.log" | grep -o 'pid=[0-9]*' | sort -u | wc -l)" -ge 2
 
