@@ -72,6 +72,7 @@ int pause_within(const struct pause *, int64_t);
 
 int panettiere_reply_dough(char *, size_t, int64_t);
 int panettiere_reply_asleep(char *, size_t, int64_t);
+int panettiere_reply_busy(char *, size_t, size_t);
 int panettiere_reply_health(char *, size_t, int, int64_t, size_t);
 
 /* panettiere-serve.c: the baker's state and its two subjects. */
@@ -93,6 +94,7 @@ struct panettiere {
 	struct pause nap;
 	int naps; /* 0: never sleeps; nap is unused */
 	int asleep_logged;
+	int full_logged; /* dough thread only */
 };
 
 int panettiere_serve_init(struct panettiere *, const struct bb_conf *,

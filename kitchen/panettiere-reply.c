@@ -38,6 +38,15 @@ panettiere_reply_asleep(char *buf, size_t len, int64_t until_ms)
 	    len);
 }
 
+/* {"error":"busy","baking":n}: the oven is full. */
+int
+panettiere_reply_busy(char *buf, size_t len, size_t baking)
+{
+	return panettiere_reply_fit(
+	    snprintf(buf, len, "{\"error\":\"busy\",\"baking\":%zu}", baking),
+	    len);
+}
+
 /*
  * {"state":"awake"|"asleep","until":"<RFC 3339>"|null,"baking":n};
  * until_ms < 0 means no change is planned (a baker who never sleeps);

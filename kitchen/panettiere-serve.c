@@ -1,9 +1,10 @@
 /*
  * panettiere-serve.c: the baker at work. Two subjects in the queue group
  * "panettiere": dough, answered after a random, scaled delay through the
- * oven (or at once with an error while he sleeps), and health, answered
- * at once. The main thread calls panettiere_serve_tick() at each state
- * change to move the nap schedule on and log it.
+ * oven (or at once with an error while he sleeps or when the oven holds
+ * panettiere.max_baking already), and health, answered at once. The main thread
+ * calls panettiere_serve_tick() at each state change to move the nap schedule
+ * on and log it.
  */
 #include "config.h"
 
@@ -48,6 +49,7 @@ panettiere_serve_dough(
 	const struct bb_conf *c = p->conf;
 	char body[PANETTIERE_REPLY_MAX];
 	int64_t now, delay = 0, until = 0;
+	size_t baking;
 	int asleep, n;
 
 	if (reply == NULL)
@@ -66,6 +68,17 @@ panettiere_serve_dough(
 		panettiere_serve_answer(p, reply, body, n);
 		return;
 	}
+	/* Requests come one at a time on this subscription's thread. */
+	if ((baking = oven_count(p->oven)) >=
+	    (size_t)c->panettiere.max_baking) {
+		if (!p->full_logged++)
+			log_warnx(
+			    "oven full: %zu baking; refusing dough", baking);
+		n = panettiere_reply_busy(body, sizeof body, baking);
+		panettiere_serve_answer(p, reply, body, n);
+		return;
+	}
+	p->full_logged = 0;
 	n = panettiere_reply_dough(body, sizeof body, delay);
 	if (n < 0 || oven_put(p->oven, now + delay, reply, body) != BB_OK) {
 		log_warnx("%s: cannot take the order: out of memory or "

@@ -147,6 +147,7 @@ struct bb_conf {
 		int sleep_for_s;
 		int oversleep_pct;
 		int oversleep_factor_pct;
+		int max_baking;
 	} panettiere;
 	struct {
 		int batch;

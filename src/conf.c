@@ -104,6 +104,8 @@ static const struct conf_key conf_keys[] = {
         "30", 0, 100},
     {"panettiere", "oversleep_factor_pct", CONF_INT,
         OFF(panettiere.oversleep_factor_pct), "200", 100, 10000},
+    {"panettiere", "max_baking", CONF_INT, OFF(panettiere.max_baking), "10000",
+        1, 1000000},
     {"maestro", "batch", CONF_INT, OFF(maestro.batch), "10", 1, 256},
     {"maestro", "fetch_wait_ms", CONF_INT, OFF(maestro.fetch_wait_ms), "5000",
         10, 600000},

@@ -4,7 +4,7 @@
 # with a fixed seed: dough comes after the scaled delay, concurrent
 # requests bake together, a sleeping baker says so at once, health tells
 # the state and until when, and SIGTERM delivers what is in the oven and
-# exits 0.
+# exits 0; a full oven (panettiere.max_baking) refuses at once.
 . "${BB_SRCDIR:?run the scenarios through make check}/tests/e2e/lib.sh"
 t_begin "panettiere bakes, sleeps and stops"
 
@@ -85,3 +85,24 @@ wait "$client"
 expect "after delivering the dough in the oven" "$(jq -r .dough <"$T_DIR/last" 2>/dev/null)" ready
 check "it had that dough in the oven at the signal" grep -q 'msg="stopping: 1 dough still in the oven"' "$T_DIR/panettiere.log"
 check "and logs its stop" grep -q 'msg="stopped"' "$T_DIR/panettiere.log"
+
+# A full oven refuses at once: 2 doughs at most, each 1-4 s at 10 %.
+PADDOCK_NATS_URL=$BB_NATS_URL PADDOCK_KITCHEN_TIME_SCALE_PCT=10 PADDOCK_KITCHEN_SEED=7 \
+	PADDOCK_PANETTIERE_MAX_BAKING=2 PADDOCK_PANETTIERE_DOUGH_MS=20000 \
+	PADDOCK_PANETTIERE_SLEEP_EVERY_S=0 \
+	"$BB_BUILDDIR/kitchen/panettiere" -c "$BB_SRCDIR/conf/paddock.conf" \
+	2>>"$T_DIR/panettiere.log" &
+baker=$!
+bb_track "$baker" panettiere
+check "a baker with a small oven answers health" health_wait awake 5
+clients=()
+for i in 1 2 3; do
+	req kitchen.panettiere.dough '{}' 6000 >"$T_DIR/f$i" 2>&1 &
+	clients+=($!)
+done
+wait "${clients[@]}"
+expect "two of three concurrent requests get dough" "$(cat "$T_DIR"/f? | jq -r .dough | grep -c ready)" 2
+expect "the third is told the oven is full" "$(cat "$T_DIR"/f? | jq -c 'select(.error)')" '{"error":"busy","baking":2}'
+check "which is logged once" test "$(grep -c 'oven full: 2 baking' "$T_DIR/panettiere.log")" = 1
+kill -TERM "$baker"
+wait "$baker"

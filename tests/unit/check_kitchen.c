@@ -287,6 +287,8 @@ START_TEST(test_reply_bodies)
 	panettiere_reply_health(b, sizeof b, 0, -1, 3);
 	ck_assert_str_eq(
 	    b, "{\"state\":\"awake\",\"until\":null,\"baking\":3}");
+	panettiere_reply_busy(b, sizeof b, 10000);
+	ck_assert_str_eq(b, "{\"error\":\"busy\",\"baking\":10000}");
 	ck_assert_int_eq(panettiere_reply_dough(b, 8, 1), -1);
 }
 END_TEST
