@@ -86,6 +86,7 @@ struct panettiere {
 	struct oven *oven;
 	struct bus_rpc *dough_sub;
 	struct bus_rpc *health_sub;
+	int full_logged; /* the dough callback's thread only */
 
 	pthread_mutex_t mu; /* guards everything below */
 	struct clock_rng dough_rng;
@@ -94,7 +95,6 @@ struct panettiere {
 	struct pause nap;
 	int naps; /* 0: never sleeps; nap is unused */
 	int asleep_logged;
-	int full_logged; /* dough thread only */
 };
 
 int panettiere_serve_init(struct panettiere *, const struct bb_conf *,
@@ -145,14 +145,14 @@ struct maestro {
 	char order[IDS_UUID_LEN + 1]; /* the order cooking, or "" */
 };
 
-/* maestro.c: waiting for a stop signal. */
+/* maestro.c: waiting for a stop signal; the state health reports. */
 int maestro_stop_due(struct maestro *, int64_t);
-
-/* maestro-break.c: the cigarette after each order, lunch, the state. */
-void maestro_break_init(struct maestro *, uint64_t);
+const char *maestro_state_name(enum maestro_state);
 void maestro_state_set(
     struct maestro *, enum maestro_state, int64_t, const char *);
-int maestro_state_json(struct maestro *, char *, size_t);
+
+/* maestro-break.c: the cigarette after each order, and lunch. */
+void maestro_break_init(struct maestro *, uint64_t);
 int maestro_break_smoke(struct maestro *);
 int maestro_break_lunch(struct maestro *);
 

@@ -5,8 +5,8 @@
  * chance and then forgot it). Every lunch_every_s of work he has lunch
  * for lunch_for_s, between batches, so no order is fetched meanwhile.
  * Orders held in a batch wait through a cigarette, kept alive. Both
- * breaks end early on a stop signal. The state, with the break's end,
- * is what kitchen.maestro.health reports.
+ * breaks end early on a stop signal, and set the state (maestro.c) that
+ * kitchen.maestro.health reports, with the break's end.
  */
 #include "config.h"
 
@@ -14,12 +14,6 @@
 #include <string.h>
 
 #include "kitchen.h"
-
-static const char *const maestro_state_names[] = {
-    [MAESTRO_WORKING] = "working",
-    [MAESTRO_SMOKING] = "smoking",
-    [MAESTRO_LUNCH] = "lunch",
-};
 
 /* The break plans and the first lunch, drawn from seed. */
 void
@@ -36,41 +30,6 @@ maestro_break_init(struct maestro *m, uint64_t seed)
 	    (int64_t)c->maestro.lunch_for_s * 1000, 0, 100, pct);
 	m->lunches =
 	    pause_next(&m->lunch_plan, &m->break_rng, ids_now_ms(), &m->lunch);
-	pthread_mutex_init(&m->mu, NULL);
-	m->state = MAESTRO_WORKING;
-}
-
-/* Set the state; until for a break, order for work (NULL: none). */
-void
-maestro_state_set(struct maestro *m, enum maestro_state state, int64_t until,
-    const char *order)
-{
-	pthread_mutex_lock(&m->mu);
-	m->state = state;
-	m->until = until;
-	snprintf(m->order, sizeof m->order, "%s", order != NULL ? order : "");
-	pthread_mutex_unlock(&m->mu);
-}
-
-/* The health body into buf: {"state":...} with "until" or "order". */
-int
-maestro_state_json(struct maestro *m, char *buf, size_t size)
-{
-	char until[IDS_TIME_LEN + 1];
-	int n;
-
-	pthread_mutex_lock(&m->mu);
-	if (m->state != MAESTRO_WORKING) {
-		ids_rfc3339_ms(until, m->until);
-		n = snprintf(buf, size, "{\"state\":\"%s\",\"until\":\"%s\"}",
-		    maestro_state_names[m->state], until);
-	} else if (m->order[0] != '\0')
-		n = snprintf(buf, size,
-		    "{\"state\":\"working\",\"order\":\"%s\"}", m->order);
-	else
-		n = snprintf(buf, size, "{\"state\":\"working\"}");
-	pthread_mutex_unlock(&m->mu);
-	return n;
 }
 
 /*
@@ -101,9 +60,8 @@ maestro_break_take(
 
 	ids_rfc3339_ms(until, end);
 	maestro_state_set(m, state, end, NULL);
-	log_info("state=%s ms=%lld until=%s long=%s",
-	    maestro_state_names[state], (long long)ms, until,
-	    over ? "yes" : "no");
+	log_info("state=%s ms=%lld until=%s long=%s", maestro_state_name(state),
+	    (long long)ms, until, over ? "yes" : "no");
 	stopped = maestro_break_wait(m, end);
 	maestro_state_set(m, MAESTRO_WORKING, 0, NULL);
 	log_info("state=working");

@@ -43,7 +43,8 @@ maestro_sleep_ms(int64_t ms)
 /*
  * Tell JetStream that every order still held, the one cooking and those
  * waiting behind it in the batch, is being worked on, so that AckWait
- * does not hand them to another cook. Main thread only.
+ * does not hand them to another cook. An order already released (acked,
+ * during the cigarette after it) has no message any more. Main thread.
  */
 void
 maestro_order_keepalive(struct maestro *m)
@@ -51,12 +52,16 @@ maestro_order_keepalive(struct maestro *m)
 	int i;
 
 	for (i = m->cur; i < m->nheld; i++)
-		if (bus_msg_progress(m->held[i].msg) != BB_OK)
+		if (m->held[i].msg != NULL &&
+		    bus_msg_progress(m->held[i].msg) != BB_OK)
 			log_warnx(
 			    "%s: cannot extend an order's ack wait", __func__);
 }
 
-/* Sleep ms, keeping the held orders alive meanwhile. Main thread only. */
+/*
+ * Sleep ms, keeping the held orders alive meanwhile: first at once, since
+ * a dough request may just have used most of an AckWait. Main thread.
+ */
 void
 maestro_order_wait(struct maestro *m, int64_t ms)
 {
@@ -64,9 +69,8 @@ maestro_order_wait(struct maestro *m, int64_t ms)
 
 	end = ids_now_ms() + ms;
 	while ((ms = end - ids_now_ms()) > 0) {
+		maestro_order_keepalive(m);
 		maestro_sleep_ms(ms < slice ? ms : slice);
-		if (end > ids_now_ms())
-			maestro_order_keepalive(m);
 	}
 }
 
@@ -180,7 +184,8 @@ maestro_order_steps(struct maestro *m, struct json_object *o, const char *id)
 
 /* Where a redelivered order resumes. */
 enum maestro_resume {
-	MAESTRO_RESUME_COOK,    /* from the start: nothing past in_progress */
+	MAESTRO_RESUME_COOK,    /* from the start: nothing stored */
+	MAESTRO_RESUME_DOUGH,   /* in_progress is stored */
 	MAESTRO_RESUME_DELIVER, /* waiting_delivery is stored */
 	MAESTRO_RESUME_ENDED,   /* completed or failed is stored */
 	MAESTRO_RESUME_ERROR    /* NATS did not say */
@@ -225,7 +230,11 @@ maestro_order_resume(struct maestro *m, const char *id, const char **ended)
 	}
 	if ((r = maestro_order_stored(m, id, "waiting_delivery")) == -1)
 		return MAESTRO_RESUME_ERROR;
-	return r ? MAESTRO_RESUME_DELIVER : MAESTRO_RESUME_COOK;
+	if (r == 1)
+		return MAESTRO_RESUME_DELIVER;
+	if ((r = maestro_order_stored(m, id, "in_progress")) == -1)
+		return MAESTRO_RESUME_ERROR;
+	return r ? MAESTRO_RESUME_DOUGH : MAESTRO_RESUME_COOK;
 }
 
 /*
@@ -239,7 +248,8 @@ maestro_order_run(struct maestro *m, struct maestro_held *h,
 {
 	const char *ended = NULL;
 
-	switch (bus_msg_deliveries(h->msg) > 1
+	/* Not the first delivery, or not known to be: look first. */
+	switch (bus_msg_deliveries(h->msg) != 1
 	            ? maestro_order_resume(m, id, &ended)
 	            : MAESTRO_RESUME_COOK) {
 	case MAESTRO_RESUME_ERROR:
@@ -250,6 +260,10 @@ maestro_order_run(struct maestro *m, struct maestro_held *h,
 	case MAESTRO_RESUME_DELIVER:
 		log_info("order=%s resumes at delivery", id);
 		return maestro_order_deliver(m, o, id) == -1 ? -1 : 1;
+	case MAESTRO_RESUME_DOUGH:
+		/* Stored again past the duplicate window, it would be twice. */
+		log_info("order=%s resumes at dough", id);
+		return maestro_order_steps(m, o, id) == -1 ? -1 : 1;
 	case MAESTRO_RESUME_COOK:
 		break;
 	}
@@ -293,6 +307,7 @@ maestro_order_cook(struct maestro *m, struct maestro_held *h)
 		    __func__);
 		json_object_put(o);
 		bus_msg_term(h->msg);
+		h->msg = NULL; /* freed: see maestro_order_keepalive() */
 		return 0;
 	}
 	snprintf(id, sizeof id, "%s", p); /* o changes under p */
@@ -303,6 +318,7 @@ maestro_order_cook(struct maestro *m, struct maestro_held *h)
 		log_warnx("order=%s: ack lost; it will come again, and its "
 		          "states are stored once",
 		    id);
+	h->msg = NULL; /* freed: see maestro_order_keepalive() */
 	maestro_state_set(m, MAESTRO_WORKING, 0, NULL);
 	json_object_put(o);
 	return r == 1;

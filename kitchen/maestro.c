@@ -64,6 +64,51 @@ maestro_stop_due(struct maestro *m, int64_t ms)
 	return m->stopping;
 }
 
+static const char *const maestro_state_names[] = {
+    [MAESTRO_WORKING] = "working",
+    [MAESTRO_SMOKING] = "smoking",
+    [MAESTRO_LUNCH] = "lunch",
+};
+
+const char *
+maestro_state_name(enum maestro_state state)
+{
+	return maestro_state_names[state];
+}
+
+/* Set the state; until for a break, order for work (NULL: none). */
+void
+maestro_state_set(struct maestro *m, enum maestro_state state, int64_t until,
+    const char *order)
+{
+	pthread_mutex_lock(&m->mu);
+	m->state = state;
+	m->until = until;
+	snprintf(m->order, sizeof m->order, "%s", order != NULL ? order : "");
+	pthread_mutex_unlock(&m->mu);
+}
+
+/* The health body into buf: {"state":...} with "until" or "order". */
+static int
+maestro_state_json(struct maestro *m, char *buf, size_t size)
+{
+	char until[IDS_TIME_LEN + 1];
+	int n;
+
+	pthread_mutex_lock(&m->mu);
+	if (m->state != MAESTRO_WORKING) {
+		ids_rfc3339_ms(until, m->until);
+		n = snprintf(buf, size, "{\"state\":\"%s\",\"until\":\"%s\"}",
+		    maestro_state_names[m->state], until);
+	} else if (m->order[0] != '\0')
+		n = snprintf(buf, size,
+		    "{\"state\":\"working\",\"order\":\"%s\"}", m->order);
+	else
+		n = snprintf(buf, size, "{\"state\":\"working\"}");
+	pthread_mutex_unlock(&m->mu);
+	return n;
+}
+
 /* kitchen.maestro.health, on a nats.c thread. */
 static void
 maestro_health(void *arg, const char *reply, const char *data, size_t len)
@@ -75,6 +120,10 @@ maestro_health(void *arg, const char *reply, const char *data, size_t len)
 	if (reply == NULL)
 		return;
 	n = maestro_state_json(m, body, sizeof body);
+	if (n < 0 || (size_t)n >= sizeof body) {
+		log_warnx("%s: health body too long", __func__);
+		return;
+	}
 	if (bus_reply(m->bus, reply, body, (size_t)n) != BB_OK)
 		log_warnx("%s: reply lost: not connected to NATS", __func__);
 }
@@ -92,8 +141,8 @@ maestro_take(void *arg, struct bus_msg *msg, const char *data, size_t len)
 }
 
 /*
- * Cook the batch in order, with a cigarette after each order cooked; on a
- * stop, give back what is left.
+ * Cook the batch in order, with a cigarette after each order cooked (a
+ * stop ends it, and the loop); on a stop, give back what is left.
  */
 static void
 maestro_cook_batch(struct maestro *m)
@@ -102,8 +151,7 @@ maestro_cook_batch(struct maestro *m)
 		if (maestro_stop_due(m, 0))
 			break;
 		if (maestro_order_cook(m, &m->held[m->cur]))
-			maestro_break_smoke(
-			    m); /* a stop ends it and the loop */
+			maestro_break_smoke(m);
 	}
 	for (; m->cur < m->nheld; m->cur++)
 		bus_msg_nak(m->held[m->cur].msg, 0); /* another cook, now */
@@ -226,6 +274,8 @@ main(int argc, char **argv)
 	cook.conf = &conf;
 	cook.stop_set = &set;
 	seed = clock_kitchen_seed(&conf);
+	pthread_mutex_init(&cook.mu, NULL); /* before health can ask */
+	cook.state = MAESTRO_WORKING;
 	clock_rng_seed(&cook.bake_rng, seed, CLOCK_STREAM_BAKE);
 	maestro_break_init(&cook, seed);
 	if (bus_open(&cook.bus, &conf, on_bus_event, &cause))
@@ -240,6 +290,7 @@ main(int argc, char **argv)
 	bus_unserve(cook.health_sub);
 	bus_close(cook.bus); /* waits for nats.c's threads: no callback after */
 	log_info("stopped");
+	pthread_mutex_destroy(&cook.mu);
 	conf_free(&conf);
 	return 0;
 }

@@ -71,9 +71,10 @@ panettiere_serve_dough(
 	/* Requests come one at a time on this subscription's thread. */
 	if ((baking = oven_count(p->oven)) >=
 	    (size_t)c->panettiere.max_baking) {
-		if (!p->full_logged++)
+		if (!p->full_logged)
 			log_warnx(
 			    "oven full: %zu baking; refusing dough", baking);
+		p->full_logged = 1;
 		n = panettiere_reply_busy(body, sizeof body, baking);
 		panettiere_serve_answer(p, reply, body, n);
 		return;

@@ -12,6 +12,8 @@
  *                                        <seq> <subject> <msg-id> <data>
  *   jsutil -s URL info STREAM            storage=file dup_s=120 max_age_s=0
  *                                        replicas=1 subjects=orders.>
+ *   jsutil -s URL consumer STREAM NAME   ack_pending=3 pending=0
+ *                                        redelivered=0
  *   jsutil -s URL mkstream STREAM SUBJ memory|file DUP_S
  *                                        create a stream (to test reuse)
  *   jsutil -s URL pub PREFIX N BYTES     publish N order-like messages of
@@ -43,7 +45,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: jsutil port | jsutil -s URL "
 	                "{wait MS | count STREAM | last STREAM SUBJECT | "
-	                "dump STREAM | info STREAM | "
+	                "dump STREAM | info STREAM | consumer STREAM NAME | "
 	                "mkstream STREAM SUBJECT memory|file DUP_S | "
 	                "pub PREFIX N BYTES | put SUBJECT MSGID DATA | "
 	                "purge STREAM KEEP | "
@@ -229,6 +231,25 @@ cmd_info(jsCtx *js, const char *stream)
 }
 
 static int
+cmd_consumer(jsCtx *js, const char *stream, const char *name)
+{
+	jsConsumerInfo *ci = NULL;
+	natsStatus s;
+
+	if ((s = js_GetConsumerInfo(&ci, js, stream, name, NULL, NULL)) !=
+	    NATS_OK) {
+		fprintf(stderr, "jsutil: consumer info: %s\n",
+		    natsStatus_GetText(s));
+		return 1;
+	}
+	printf("ack_pending=%lld pending=%llu redelivered=%lld\n",
+	    (long long)ci->NumAckPending, (unsigned long long)ci->NumPending,
+	    (long long)ci->NumRedelivered);
+	jsConsumerInfo_Destroy(ci);
+	return 0;
+}
+
+static int
 cmd_mkstream(jsCtx *js, char **argv)
 {
 	const char *subjects[1] = {argv[2]};
@@ -367,6 +388,8 @@ main(int argc, char **argv)
 		rc = cmd_dump(js, argv[1]);
 	else if (strcmp(argv[0], "info") == 0 && argc == 2)
 		rc = cmd_info(js, argv[1]);
+	else if (strcmp(argv[0], "consumer") == 0 && argc == 3)
+		rc = cmd_consumer(js, argv[1], argv[2]);
 	else if (strcmp(argv[0], "mkstream") == 0 && argc == 5)
 		rc = cmd_mkstream(js, argv);
 	else if (strcmp(argv[0], "pub") == 0 && argc == 4)

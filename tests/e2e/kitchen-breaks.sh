@@ -29,13 +29,12 @@ check "both orders complete" state_wait "$b" completed 10
 g=$(gap "$a" "$b")
 check "the next order waits for the whole oversmoked cigarette (gap $g ms >= 1500)" test "$g" -ge 1500
 check "and not much longer (gap $g ms < 2500)" test "$g" -lt 2500
-check "every state of both stored once" \
-	once_each "$a" waiting_to_cook in_progress waiting_delivery completed
+check "every state of both stored once" all_once "$a" "$b"
 kill -TERM "$MAESTRO_PID"
 wait "$MAESTRO_PID"
 
-# Lunch: after 20 s (1 s) of work, 60 s (3 s) of lunch; no cigarettes.
-start_maestro PADDOCK_MAESTRO_LUNCH_EVERY_S=20 PADDOCK_MAESTRO_LUNCH_FOR_S=60 \
+# Lunch: after 20 s (1 s) of work, 120 s (6 s) of lunch; no cigarettes.
+start_maestro PADDOCK_MAESTRO_LUNCH_EVERY_S=20 PADDOCK_MAESTRO_LUNCH_FOR_S=120 \
 	PADDOCK_MAESTRO_SMOKE_MS=0
 check "health says lunch after a second of work" health_wait lunch 5
 lunch_end=$(until_ms "$HEALTH")
@@ -47,17 +46,17 @@ expect "health still says lunch" "$(health | jq -r .state)" lunch
 check "after lunch it is cooked" state_wait "$c" completed 10
 s=$(updated_ms "$c" in_progress)
 check "not before lunch ended ($s >= $lunch_end)" test "$s" -ge "$lunch_end"
-check "lunch is logged" log_wait "state=lunch ms=3000" 1
+check "lunch is logged" log_wait "state=lunch ms=6000" 1
 kill -TERM "$MAESTRO_PID"
 wait "$MAESTRO_PID"
 kill -TERM "$BB_PANETTIERE_PID"
 wait "$BB_PANETTIERE_PID"
 
-# A baker awake for 20 s (1 s) after starting and after each nap, asleep
-# for 20 s (1 s), never oversleeping. Maestro backs off 4 s (200 ms),
-# doubling: attempts 0, 0.2, 0.6 and 1.4 s after the first, so one of them
-# falls in the second after the nap, whenever within it the order came.
-PADDOCK_PANETTIERE_SLEEP_EVERY_S=20 PADDOCK_PANETTIERE_SLEEP_FOR_S=20 \
+# A baker awake for 40 s (2 s) after starting and after each nap, asleep
+# for 40 s (2 s), never oversleeping. Maestro backs off 4 s (200 ms),
+# doubling: attempts 0, 0.2, 0.6, 1.4 and 3 s after the first, so one of
+# them falls in the 2 s after the nap, whenever within it the order came.
+PADDOCK_PANETTIERE_SLEEP_EVERY_S=40 PADDOCK_PANETTIERE_SLEEP_FOR_S=40 \
 	PADDOCK_PANETTIERE_OVERSLEEP_PCT=0 bb_start_panettiere -c "$CONF"
 start_maestro PADDOCK_MAESTRO_LUNCH_EVERY_S=0 PADDOCK_MAESTRO_SMOKE_MS=0 \
 	PADDOCK_MAESTRO_DOUGH_BACKOFF_MS=4000

@@ -86,9 +86,10 @@ expect "after delivering the dough in the oven" "$(jq -r .dough <"$T_DIR/last" 2
 check "it had that dough in the oven at the signal" grep -q 'msg="stopping: 1 dough still in the oven"' "$T_DIR/panettiere.log"
 check "and logs its stop" grep -q 'msg="stopped"' "$T_DIR/panettiere.log"
 
-# A full oven refuses at once: 2 doughs at most, each 1-4 s at 10 %.
+# A full oven refuses at once: 2 doughs at most, each 2-8 s at 10 %, so
+# the three requests reach the baker before the first is out.
 PADDOCK_NATS_URL=$BB_NATS_URL PADDOCK_KITCHEN_TIME_SCALE_PCT=10 PADDOCK_KITCHEN_SEED=7 \
-	PADDOCK_PANETTIERE_MAX_BAKING=2 PADDOCK_PANETTIERE_DOUGH_MS=20000 \
+	PADDOCK_PANETTIERE_MAX_BAKING=2 PADDOCK_PANETTIERE_DOUGH_MS=40000 \
 	PADDOCK_PANETTIERE_SLEEP_EVERY_S=0 \
 	"$BB_BUILDDIR/kitchen/panettiere" -c "$BB_SRCDIR/conf/paddock.conf" \
 	2>>"$T_DIR/panettiere.log" &
@@ -97,7 +98,7 @@ bb_track "$baker" panettiere
 check "a baker with a small oven answers health" health_wait awake 5
 clients=()
 for i in 1 2 3; do
-	req kitchen.panettiere.dough '{}' 6000 >"$T_DIR/f$i" 2>&1 &
+	req kitchen.panettiere.dough '{}' 10000 >"$T_DIR/f$i" 2>&1 &
 	clients+=($!)
 done
 wait "${clients[@]}"
