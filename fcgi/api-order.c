@@ -45,23 +45,22 @@ static enum bb_status
 api_order_publish(struct request *req, struct order *o, struct bb_err *e)
 {
 	const struct bb_conf *c = &req->app->conf;
-	char subject[256];
+	char subject[256], msg[ORDER_JSON_MAX];
 	enum bb_status s;
-	char *msg;
+	int len;
 
 	if ((s = order_stamp(o)) != BB_OK)
 		return s;
 	memcpy(req->order_id, o->order_id, sizeof req->order_id);
-	if ((msg = order_to_json(o, "pending")) == NULL) {
-		bb_err_set(e, "out of memory; nothing was stored");
-		return BB_ENOMEM;
+	/* On the stack: nothing on the heap for the stored form. */
+	if ((len = order_json_write(o, "pending", msg, sizeof msg)) < 0) {
+		bb_err_set(e, "order too large to store; nothing was stored");
+		return BB_EINTERNAL;
 	}
 	snprintf(subject, sizeof subject, "%s.waiting_to_cook.%s",
 	    c->stream.prefix, o->order_id);
-	s = bus_publish(
-	    req->app->bus, subject, o->order_id, msg, strlen(msg), e);
-	free(msg);
-	return s;
+	return bus_publish(
+	    req->app->bus, subject, o->order_id, msg, (size_t)len, e);
 }
 
 void

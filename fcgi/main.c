@@ -6,29 +6,38 @@
  *
  * SIGTERM or SIGINT: stop accepting, let requests in flight finish and get
  * their acknowledgements, close NATS, exit 0. Workers must notice while
- * idle: each polls the (non-blocking) listening socket for ACCEPT_WAKE_S
- * before FCGX_Accept_r(), and looks at the stop flag in between; when a
- * sibling takes the connection first, accept() says EAGAIN and the worker
- * polls again. Not a signal: fcgi2 does not retry read(2) or write(2) on
- * EINTR, so a signal could break a request in flight. Not shutdown(2):
- * under spawn-fcgi the socket is shared, and that would stop the sibling
- * processes too. Not a receive timeout on the listener: TCP sockets would
- * inherit it while fcgi2 still reads the request's parameters.
+ * idle: each waits for the (non-blocking) listening socket for at most
+ * ACCEPT_WAKE_S before FCGX_Accept_r(), and looks at the stop flag in
+ * between; when a sibling takes the connection first, accept() says EAGAIN
+ * and the worker waits again. The wait is an epoll of its own with
+ * EPOLLEXCLUSIVE, so that a connection wakes one idle worker of the whole
+ * pool, not all of them: with poll(2) every idle thread of every process
+ * woke for each request (lighttpd connects once per request), and the
+ * context switches cost more than the request. Not a signal: fcgi2 does not
+ * retry read(2) or write(2) on EINTR, so a signal could break a request in
+ * flight. Not shutdown(2): under spawn-fcgi the socket is shared, and that
+ * would stop the sibling processes too. Not a receive timeout on the listener:
+ * TCP sockets would inherit it while fcgi2 still reads the request's
+ * parameters.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,13 +84,75 @@ set_timeouts(int fd, int seconds)
 		log_warn("%s: setsockopt", __func__);
 }
 
+/*
+ * A worker's own epoll instance on the listener, with EPOLLEXCLUSIVE: see
+ * the top of the file. Returns the epoll descriptor or -1.
+ */
+static int
+accept_watch(int listen_fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+	int ep;
+
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) == -1) {
+		close(ep);
+		return -1;
+	}
+	return ep;
+}
+
 /* 1 when the listener has a connection waiting, 0 after ACCEPT_WAKE_S. */
 static int
-accept_ready(int fd)
+accept_ready(int ep)
 {
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	struct epoll_event ev;
 
-	return poll(&pfd, 1, ACCEPT_WAKE_S * 1000) > 0;
+	return epoll_wait(ep, &ev, 1, ACCEPT_WAKE_S * 1000) > 0;
+}
+
+/*
+ * Pin this process, and every thread it starts later, to one CPU that no
+ * sibling on the same listening socket holds. A sibling's claim is an
+ * abstract unix socket named after the listener's inode and the CPU: the
+ * kernel drops it when the process ends, however it ends, so a restarted
+ * responder finds its CPU free. Returns the CPU, or -1 when every allowed
+ * CPU is taken (more processes than CPUs) or pinning failed.
+ */
+static int
+pin_cpu(int listen_fd)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	cpu_set_t allowed, one;
+	int fd, cpu, n;
+
+	if (fstat(listen_fd, &st) == -1 ||
+	    sched_getaffinity(0, sizeof allowed, &allowed) == -1 ||
+	    (fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed))
+			continue;
+		memset(&sa, 0, sizeof sa);
+		sa.sun_family = AF_UNIX;
+		/* sun_path[0] stays '\0': an abstract name, no file. */
+		n = snprintf(sa.sun_path + 1, sizeof sa.sun_path - 1,
+		    "paddock-fcgi/%ju/%ju/cpu%d", (uintmax_t)st.st_dev,
+		    (uintmax_t)st.st_ino, cpu);
+		if (bind(fd, (struct sockaddr *)&sa,
+		        (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+		                    (size_t)n)) == 0)
+			break;
+	}
+	CPU_ZERO(&one);
+	CPU_SET(cpu < CPU_SETSIZE ? cpu : 0, &one);
+	if (cpu == CPU_SETSIZE || sched_setaffinity(0, sizeof one, &one)) {
+		close(fd);
+		return -1;
+	}
+	return cpu; /* fd stays open: the claim lasts as long as we do */
 }
 
 static void
@@ -99,15 +170,20 @@ worker_main(void *arg)
 	struct request req;
 	FCGX_Request fr;
 	char *body;
-	int rc;
+	int rc, ep;
 
+	if ((ep = accept_watch(w->listen_fd)) == -1) {
+		log_warn("%s: epoll", __func__);
+		return NULL;
+	}
 	if ((body = malloc((size_t)app->conf.order.max_body + 1)) == NULL) {
 		log_warnx("%s: out of memory", __func__);
+		close(ep);
 		return NULL;
 	}
 	FCGX_InitRequest(&fr, w->listen_fd, 0);
 	while (!atomic_load(&app->stopping)) {
-		if (!accept_ready(w->listen_fd))
+		if (!accept_ready(ep))
 			continue;
 		if ((rc = FCGX_Accept_r(&fr)) < 0) {
 			if (atomic_load(&app->stopping) || rc == -EAGAIN ||
@@ -126,6 +202,7 @@ worker_main(void *arg)
 	}
 	FCGX_Free(&fr, 0);
 	free(body);
+	close(ep);
 	return NULL;
 }
 
@@ -138,8 +215,14 @@ workers_stop(struct app *app, struct worker *ws, int n)
 {
 	int i;
 
+	/*
+	 * Not FCGX_ShutdownPending(): it makes FCGX_Accept_r() refuse, and a
+	 * worker woken by EPOLLEXCLUSIVE that refuses leaves the connection in
+	 * the backlog with no sibling woken for it (it waited there until the
+	 * next connection came). A worker woken now takes the request and
+	 * finishes it, like one already in hand.
+	 */
 	atomic_store(&app->stopping, 1);
-	FCGX_ShutdownPending();
 	for (i = 0; i < n; i++)
 		pthread_join(ws[i].tid, NULL);
 }
@@ -171,7 +254,7 @@ int
 main(int argc, char **argv)
 {
 	const char *conf_path = PADDOCK_CONF, *sock = NULL, *bind_addr = NULL;
-	int ch, check = 0, conf_required = 0, threads = 0, i, fd, sig;
+	int ch, check = 0, conf_required = 0, threads = 0, i, fd, sig, cpu;
 	static struct app app;
 	struct worker *ws;
 	sigset_t set;
@@ -226,6 +309,14 @@ main(int argc, char **argv)
 	if (FCGX_Init() != 0)
 		fatalx("FCGX_Init failed");
 	fd = open_listener(sock, bind_addr, app.conf.fcgi.backlog);
+	/* Before any thread starts: they all inherit it. */
+	if (app.conf.fcgi.cpu_affinity) {
+		if ((cpu = pin_cpu(fd)) >= 0)
+			log_info("pinned to CPU %d", cpu);
+		else
+			log_info("not pinned: a sibling holds every CPU, or "
+			         "the kernel refused");
+	}
 	if (bus_open(&app.bus, &app.conf, on_bus_event, &cause))
 		fatalx("%s", cause != NULL ? cause : "cannot open NATS");
 

@@ -108,6 +108,7 @@ struct bb_conf {
 	struct {
 		int threads;
 		int backlog;
+		int cpu_affinity; /* pin each process to a CPU of its own */
 	} fcgi;
 	struct {
 		struct bb_strv allow_origins;
@@ -208,10 +209,20 @@ struct order {
 	char ordered_at[IDS_TIME_LEN + 1];
 };
 
+/*
+ * Room for the stored form of any valid order: every string escaped at
+ * worst 6 bytes for 1 (\u00xx), plus keys, an id, a time and a status.
+ */
+#define ORDER_JSON_MAX                                                         \
+	(6 * (ORDER_TOPPINGS_MAX * (ORDER_TOPPING_LEN_MAX + 3) +               \
+	         ORDER_DESTINATION_LEN_MAX + ORDER_USERNAME_LEN_MAX + 64) +    \
+	    512)
+
 enum bb_status order_parse(struct order *, const char *, size_t,
     const struct bb_strv *, struct bb_err *);
 void order_free(struct order *);
 enum bb_status order_stamp(struct order *);
+int order_json_write(const struct order *, const char *, char *, size_t);
 char *order_to_json(const struct order *, const char *);
 
 /* json.c: strict checks json-c lacks, and the error body */

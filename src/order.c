@@ -1,7 +1,8 @@
 /*
  * order.c: the order model. order_parse() turns a request body into a
  * validated struct order or a precise error naming every failing field;
- * order_to_json() builds the message stored in JetStream.
+ * order_json_write() (or order_to_json(), allocating) writes the message
+ * stored in JetStream.
  *
  * Malformed input (not UTF-8, not JSON, trailing bytes, too deep, duplicate
  * keys) is BB_EBADJSON; well-formed JSON that is not a valid order is
@@ -314,55 +315,131 @@ order_stamp(struct order *o)
 }
 
 /*
- * Add v to object j under key, or to array j when key is NULL; both take
- * ownership of v. Returns 1 when v is NULL (allocation failed), so that an
- * order is never stored with a field silently missing.
+ * Appends for order_json_write(): each writes at *off and advances it, or
+ * sets *off past size once the text does not fit, after which every later
+ * call does nothing.
  */
-static int
-order_put(struct json_object *j, const char *key, struct json_object *v)
+static void
+order_put_raw(char *buf, size_t size, size_t *off, const char *s, size_t n)
 {
-	if (j == NULL || v == NULL) {
-		json_object_put(v);
-		return 1;
+	if (*off > size || size - *off < n) {
+		*off = size + 1;
+		return;
 	}
-	if (key == NULL)
-		json_object_array_add(j, v);
-	else
-		json_object_object_add(j, key, v);
-	return 0;
+	memcpy(buf + *off, s, n);
+	*off += n;
+}
+
+/*
+ * s as a JSON string, quotes included, escaped as json-c escapes it with
+ * JSON_C_TO_STRING_NOSLASHESCAPE (so the stored form did not change when
+ * json-c stopped building it): the short escapes, \u00xx for the other
+ * control characters, and UTF-8 as it is (order_parse() checked it).
+ */
+static void
+order_put_string(char *buf, size_t size, size_t *off, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *run = p;
+	char esc[6];
+
+	order_put_raw(buf, size, off, "\"", 1);
+	for (; *p != '\0'; p++) {
+		if (*p >= 0x20 && *p != '"' && *p != '\\')
+			continue;
+		order_put_raw(
+		    buf, size, off, (const char *)run, (size_t)(p - run));
+		run = p + 1;
+		esc[0] = '\\';
+		switch (*p) {
+		case '"':
+		case '\\':
+			esc[1] = (char)*p;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 0xf];
+			order_put_raw(buf, size, off, esc, 6);
+			continue;
+		}
+		order_put_raw(buf, size, off, esc, 2);
+	}
+	order_put_raw(buf, size, off, (const char *)run, (size_t)(p - run));
+	order_put_raw(buf, size, off, "\"", 1);
+}
+
+static void
+order_put_field(
+    char *buf, size_t size, size_t *off, const char *key, const char *value)
+{
+	order_put_raw(buf, size, off, key, strlen(key));
+	order_put_string(buf, size, off, value);
 }
 
 /*
  * The stored form of a stamped order: {"order_id","size","toppings",
- * "destination","username","ordered_at","status"}, in that order. Returns
- * an allocated string the caller frees, or NULL when out of memory.
+ * "destination","username","ordered_at","status"}, in that order, written
+ * into buf[0..size) and NUL-terminated. No json-c tree: building one
+ * took a dozen allocations per order, and the text is simple to write.
+ * ORDER_JSON_MAX always fits. Returns the length, or -1 when it does not
+ * fit.
+ */
+int
+order_json_write(
+    const struct order *o, const char *status, char *buf, size_t size)
+{
+	size_t off = 0;
+	int i;
+
+	order_put_field(buf, size, &off, "{\"order_id\":", o->order_id);
+	order_put_field(buf, size, &off, ",\"size\":", o->size);
+	order_put_raw(buf, size, &off, ",\"toppings\":[", 13);
+	for (i = 0; i < o->ntoppings; i++) {
+		if (i > 0)
+			order_put_raw(buf, size, &off, ",", 1);
+		order_put_string(buf, size, &off, o->toppings[i]);
+	}
+	order_put_field(buf, size, &off, "],\"destination\":", o->destination);
+	order_put_field(buf, size, &off, ",\"username\":", o->username);
+	order_put_field(buf, size, &off, ",\"ordered_at\":", o->ordered_at);
+	order_put_field(buf, size, &off, ",\"status\":", status);
+	order_put_raw(buf, size, &off, "}", 2); /* with the NUL */
+	if (off > size)
+		return -1;
+	return (int)off - 1;
+}
+
+/*
+ * order_json_write() into an allocated string the caller frees, or NULL
+ * when out of memory.
  */
 char *
 order_to_json(const struct order *o, const char *status)
 {
-	struct json_object *j, *arr;
-	const char *text;
-	char *out = NULL;
-	int i, fail = 0;
+	char *out;
 
-	if ((j = json_object_new_object()) == NULL)
+	if ((out = malloc(ORDER_JSON_MAX)) == NULL)
 		return NULL;
-	if ((arr = json_object_new_array_ext(o->ntoppings)) == NULL)
-		fail = 1;
-	for (i = 0; !fail && i < o->ntoppings; i++)
-		fail |= order_put(
-		    arr, NULL, json_object_new_string(o->toppings[i]));
-	fail |= order_put(j, "order_id", json_object_new_string(o->order_id));
-	fail |= order_put(j, "size", json_object_new_string(o->size));
-	fail |= order_put(j, "toppings", arr);
-	fail |=
-	    order_put(j, "destination", json_object_new_string(o->destination));
-	fail |= order_put(j, "username", json_object_new_string(o->username));
-	fail |=
-	    order_put(j, "ordered_at", json_object_new_string(o->ordered_at));
-	fail |= order_put(j, "status", json_object_new_string(status));
-	if (!fail && (text = json_text(j, NULL)) != NULL)
-		out = strdup(text);
-	json_object_put(j);
+	if (order_json_write(o, status, out, ORDER_JSON_MAX) < 0) {
+		free(out);
+		return NULL;
+	}
 	return out;
 }
