@@ -37,6 +37,8 @@ set -uo pipefail
 BB_SRCDIR=${BB_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BB_BUILDDIR=${BB_BUILDDIR:-$BB_SRCDIR/build/default}
 BB_LIB=1 . "$BB_SRCDIR/boxbox"
+BENCH=order-bench BENCH_KEEP=${ORDER_BENCH_KEEP:-}
+. "$BB_SRCDIR/tests/bench/bench-lib.sh"
 
 # The targets, from the issue.
 TARGET_RATIO=0.6
@@ -58,15 +60,10 @@ CONF=${ORDER_BENCH_CONF:-$BB_SRCDIR/conf/paddock.conf}
 LUA=$BB_SRCDIR/tests/bench/order-wrk.lua
 COMMAND="$0 $*"
 
-say() { printf 'order-bench: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
 usage() {
 	echo "usage: order-bench.sh [-d|--duration SECONDS] [-c CONNECTIONS] [-w WRK_THREADS] [-p PROCS] [-t THREADS] [-s SAMPLE_S] [-P PERF_FILE]" >&2
 	exit 2
 }
-
-is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 
 parse_options() {
 	local opt
@@ -96,57 +93,11 @@ parse_options() {
 	[ -z "$PERF_FILE" ] || command -v perf >/dev/null || die "-P needs perf"
 }
 
-# ---- the run directory and the EXIT trap ---------------------------------
-
-bench_begin() {
-	DIR=$(mktemp -d "${TMPDIR:-/tmp}/order-bench.XXXXXX") || die "mktemp failed"
-	bb_stack_init "$DIR"
-	FINISHED=0
-	trap bench_end EXIT
-	trap 'say "interrupted"; exit 130' INT
-	trap 'say "stopped by SIGTERM"; exit 143' TERM
-}
-
-bench_end() {
-	local rc=$? f
-	trap - TERM INT
-	bb_stack_stop
-	if [ "$FINISHED" != 1 ]; then
-		for f in "$DIR"/*.log "$DIR"/*.out; do
-			[ -s "$f" ] || continue
-			say "--- last lines of $(basename "$f")"
-			tail -8 "$f" | sed 's/^/    /' >&2
-		done
-	fi
-	if [ "${ORDER_BENCH_KEEP:-}" = 1 ]; then
-		say "run directory kept: $DIR"
-	else
-		rm -rf "$DIR"
-	fi
-	exit "$rc"
-}
-
 # ---- reading processes ------------------------------------------------------
 
 # status_kib PID FIELD: a /proc/PID/status figure (VmRSS, VmHWM) in KiB.
 status_kib() {
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
-}
-
-# cpu_ticks PID: utime + stime (fields 14 and 15 of /proc/PID/stat, read
-# after the command name, which may hold spaces).
-cpu_ticks() {
-	local s f
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-	read -r -a f <<<"${s##*) }"
-	echo $((f[11] + f[12]))
-}
-
-# pids_cpu PID...: their CPU ticks, summed.
-pids_cpu() {
-	local pid t=0
-	for pid in "$@"; do t=$((t + $(cpu_ticks "$pid"))); done
-	echo "$t"
 }
 
 # ctx_switches PID...: context switches of every thread of these processes.
@@ -274,16 +225,6 @@ measure() {
 }
 
 # ---- figures --------------------------------------------------------------------------
-
-# pass COND TEXT: one target line; any miss fails the run.
-pass() {
-	if [ "$1" = 1 ]; then
-		echo "    PASS  $2"
-	else
-		echo "    FAIL  $2"
-		VERDICT=FAIL
-	fi
-}
 
 # rss_growth: "FIRST LAST GROWTH" in KiB, the largest growth of any
 # responder from the first sample after a tenth of the run to the last.

@@ -30,6 +30,8 @@ set -uo pipefail
 BB_SRCDIR=${BB_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BB_BUILDDIR=${BB_BUILDDIR:-$BB_SRCDIR/build/default}
 BB_LIB=1 . "$BB_SRCDIR/boxbox"
+BENCH=sse-bench BENCH_KEEP=${SSE_BENCH_KEEP:-}
+. "$BB_SRCDIR/tests/bench/bench-lib.sh"
 
 # The targets, from the issue.
 TARGET_STREAMS=50000
@@ -54,15 +56,10 @@ COMMAND="$0 $*"
 ESTABLISH_SLACK=60
 DELIVERY_GRACE=30
 
-say() { printf 'sse-bench: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
 usage() {
 	echo "usage: sse-bench.sh [-n STREAMS] [-r RELAYS] [-e EVENTS] [-l PER_LOADER] [-R RAMP_PER_SEC] [-T TIMEOUT_S]" >&2
 	exit 2
 }
-
-is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 
 parse_options() {
 	local opt
@@ -87,66 +84,11 @@ parse_options() {
 	[ "$LOADERS" -le 250 ] || die "$LOADERS loaders: more than the 127.0.0.2-127.0.0.251 source addresses"
 }
 
-# ---- the run directory, the watchdog and the EXIT trap ------------------
-
-bench_begin() {
-	DIR=$(mktemp -d "${TMPDIR:-/tmp}/sse-bench.XXXXXX") || die "mktemp failed"
-	bb_stack_init "$DIR"
-	FINISHED=0
-	trap bench_end EXIT
-	trap 'say "stopped by SIGTERM$([ -f "$DIR/timed-out" ] && echo ": timed out after $TIMEOUT s")"; exit 124' TERM
-	trap 'say "interrupted"; exit 130' INT
-	# The watchdog's sleep goes with it, so nothing is left behind.
-	(
-		trap 'kill "$sp" 2>/dev/null; exit 0' TERM
-		sleep "$TIMEOUT" &
-		sp=$!
-		wait "$sp" && : >"$DIR/timed-out" && kill -TERM $$ 2>/dev/null
-	) &
-	WATCHDOG=$!
-}
-
-bench_end() {
-	local rc=$? f
-	trap - TERM INT
-	kill "$WATCHDOG" 2>/dev/null
-	bb_stack_stop
-	if [ "$FINISHED" != 1 ]; then
-		for f in "$DIR"/*.log "$DIR"/*.err "$DIR"/*.out; do
-			[ -s "$f" ] || continue
-			say "--- last lines of $(basename "$f")"
-			tail -8 "$f" | sed 's/^/    /' >&2
-		done
-	fi
-	if [ "${SSE_BENCH_KEEP:-}" = 1 ]; then
-		say "run directory kept: $DIR"
-	else
-		rm -rf "$DIR"
-	fi
-	exit "$rc"
-}
-
 # ---- reading processes ----------------------------------------------------
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 nfds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
-
-# cpu_ticks PID: utime + stime (fields 14 and 15 of /proc/PID/stat, read
-# after the command name, which may hold spaces).
-cpu_ticks() {
-	local s f
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-	read -r -a f <<<"${s##*) }"
-	echo $((f[11] + f[12]))
-}
-
-# pids_cpu PID...: their CPU ticks, summed.
-pids_cpu() {
-	local pid t=0
-	for pid in "$@"; do t=$((t + $(cpu_ticks "$pid"))); done
-	echo "$t"
-}
 
 relays_cpu() { pids_cpu "${RELAY_PIDS[@]}"; }
 
@@ -330,16 +272,6 @@ measure_loaded() {
 	done
 }
 
-# pass COND TEXT: one target line; any miss fails the run.
-pass() {
-	if [ "$1" = 1 ]; then
-		echo "    PASS  $2"
-	else
-		echo "    FAIL  $2"
-		VERDICT=FAIL
-	fi
-}
-
 report() {
 	local i per total_d=0 total_s=0 overall=- per_relay="" ok failed events expected
 	local count p50 p99 max cpu_s load_s
@@ -402,7 +334,7 @@ main() {
 	local pid t0
 	parse_options "$@"
 	build_tools
-	bench_begin
+	bench_begin "$TIMEOUT"
 	say "$N streams over $RELAYS relay(s) and $LOADERS loader(s), $EVENTS event(s) at $RATE/s; run directory $DIR"
 	start_nats
 	start_relays
