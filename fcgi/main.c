@@ -103,7 +103,11 @@ accept_watch(int listen_fd)
 	return ep;
 }
 
-/* 1 when the listener has a connection waiting, 0 after ACCEPT_WAKE_S. */
+/*
+ * 1 when the listener has a connection waiting, 0 after ACCEPT_WAKE_S.
+ * EPOLLEXCLUSIVE wakes the first worker that registered, so at low load
+ * one process takes most connections; at full load all share them.
+ */
 static int
 accept_ready(int ep)
 {
@@ -183,8 +187,12 @@ worker_main(void *arg)
 	}
 	FCGX_InitRequest(&fr, w->listen_fd, 0);
 	while (!atomic_load(&app->stopping)) {
-		if (!accept_ready(ep))
-			continue;
+		/*
+		 * Try accept(2) after a timeout too: a non-blocking listener
+		 * says EAGAIN at once, and a wake-up that went to a stopped
+		 * sibling is made up for within ACCEPT_WAKE_S.
+		 */
+		(void)accept_ready(ep);
 		if ((rc = FCGX_Accept_r(&fr)) < 0) {
 			if (atomic_load(&app->stopping) || rc == -EAGAIN ||
 			    rc == -EINTR)
@@ -303,8 +311,15 @@ main(int argc, char **argv)
 		log_warnx("running as root: run the pool as an unprivileged "
 		          "user (spawn-fcgi -u, systemd User=)");
 
-	/* TERM and INT are taken by sigwait() in the main thread alone. */
+	/*
+	 * TERM and INT are taken by sigwait() in the main thread alone.
+	 * USR1 is blocked too, and ignored there: FCGX_Init() installs a
+	 * handler that makes every later FCGX_Accept_r() refuse for good, so
+	 * one stray kill -USR1 would leave workers that never answer again.
+	 */
 	daemon_signals(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	if (FCGX_Init() != 0)
 		fatalx("FCGX_Init failed");

@@ -188,6 +188,7 @@ void ids_rfc3339_ms(char[IDS_TIME_LEN + 1], int64_t);
 int ids_uuid_valid(const char *);
 
 /* order.c */
+#define ORDER_SIZE_LEN_MAX        64
 #define ORDER_TOPPINGS_MAX        20
 #define ORDER_TOPPING_LEN_MAX     64
 #define ORDER_DESTINATION_LEN_MAX 128
@@ -215,7 +216,8 @@ struct order {
  */
 #define ORDER_JSON_MAX                                                         \
 	(6 * (ORDER_TOPPINGS_MAX * (ORDER_TOPPING_LEN_MAX + 3) +               \
-	         ORDER_DESTINATION_LEN_MAX + ORDER_USERNAME_LEN_MAX + 64) +    \
+	         ORDER_DESTINATION_LEN_MAX + ORDER_USERNAME_LEN_MAX +          \
+	         ORDER_SIZE_LEN_MAX) +                                         \
 	    512)
 
 enum bb_status order_parse(struct order *, const char *, size_t,

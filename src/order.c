@@ -87,7 +87,8 @@ order_check_size(struct order *o, struct json_object *v,
 	size_t off = 0;
 	int i;
 
-	if ((o->size = order_check_string(v, "size", 64, e)) == NULL)
+	if ((o->size = order_check_string(v, "size", ORDER_SIZE_LEN_MAX, e)) ==
+	    NULL)
 		return;
 	for (i = 0; i < sizes->n; i++) {
 		if (strcmp(o->size, sizes->v[i]) == 0)

@@ -19,19 +19,30 @@ expect "/health/ready checks both" "$(t_json '[.checks.nats.status, .checks.stre
 t_req GET '/healthz?verbose=1'
 expect "a query string does not change the route" "$T_STATUS" 200
 
-# fcgi.cpu_affinity, on in the shipped conf: on two CPUs or more, each
-# responder and all its threads (nats.c's too) on one CPU of its own.
+# fcgi.cpu_affinity, which bb_start_pool turns on when the pool has a
+# process per CPU (2 here): each responder and all its threads (nats.c's
+# too) on one CPU of its own.
 cpus_of() { awk '$1 == "Cpus_allowed_list:" { print $2 }' "$1/status"; }
 all_threads_on() {
 	local t
 	for t in /proc/"$1"/task/*; do [ "$(cpus_of "$t")" = "$2" ] || return 1; done
 }
-if [ "$(nproc)" -ge 2 ]; then
+if [ "$(nproc)" = 2 ]; then
 	a=$(cpus_of "/proc/${BB_POOL_PIDS[0]}") b=$(cpus_of "/proc/${BB_POOL_PIDS[1]}")
 	check "each responder is pinned to one CPU of its own ($a, $b)" \
 		test "$a" != "$b" -a -n "$a" -a -n "$b" -a -z "${a//[0-9]/}" -a -z "${b//[0-9]/}"
 	check "with all its threads" all_threads_on "${BB_POOL_PIDS[0]}" "$a"
 	check "which it logs" grep -q 'msg="pinned to CPU' "$T_DIR/pool.log"
 else
-	ok "responders pinned # SKIP one CPU"
+	ok "responders pinned # SKIP $(nproc) CPUs, not 2: not pinned"
 fi
+
+# A stray SIGUSR1 (fcgi2's own "accept no more") changes nothing.
+kill -USR1 "${BB_POOL_PIDS[@]}"
+answered=0
+for i in 1 2 3 4 5 6 7 8; do
+	t_req GET /health/live
+	[ "$T_STATUS" = 200 ] && answered=$((answered + 1))
+done
+expect "after SIGUSR1 the pool still answers" "$answered" 8
+check "and every responder still runs" kill -0 "${BB_POOL_PIDS[@]}"

@@ -482,6 +482,44 @@ stored_form(const char *body, size_t len)
 	return json;
 }
 
+/*
+ * The largest valid order, every byte a control character (escaped as 6),
+ * fits ORDER_JSON_MAX: api-order.c's buffer never turns one into a 500.
+ */
+START_TEST(test_json_max_fits_the_worst_order)
+{
+	static char size[ORDER_SIZE_LEN_MAX + 1],
+	    dest[ORDER_DESTINATION_LEN_MAX + 1],
+	    user[ORDER_USERNAME_LEN_MAX + 1],
+	    top[ORDER_TOPPINGS_MAX][ORDER_TOPPING_LEN_MAX + 1];
+	char buf[ORDER_JSON_MAX];
+	struct order o;
+	int i, n;
+
+	memset(&o, 0, sizeof o);
+	memset(size, 0x01, ORDER_SIZE_LEN_MAX);
+	memset(dest, 0x01, ORDER_DESTINATION_LEN_MAX);
+	memset(user, 0x01, ORDER_USERNAME_LEN_MAX);
+	o.size = size;
+	o.destination = dest;
+	o.username = user;
+	for (i = 0; i < ORDER_TOPPINGS_MAX; i++) {
+		memset(top[i], 0x01, ORDER_TOPPING_LEN_MAX);
+		o.toppings[i] = top[i];
+	}
+	o.ntoppings = ORDER_TOPPINGS_MAX;
+	memset(o.order_id, 'f', IDS_UUID_LEN);
+	memset(o.ordered_at, '9', IDS_TIME_LEN);
+	n = order_json_write(&o, "waiting_delivery", buf, sizeof buf);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_lt(n, ORDER_JSON_MAX);
+	ck_assert_uint_eq(strlen(buf), (size_t)n);
+	/* One byte short of its length: refused, not cut. */
+	ck_assert_int_eq(
+	    order_json_write(&o, "waiting_delivery", buf, (size_t)n), -1);
+}
+END_TEST
+
 START_TEST(test_to_json_exact_text)
 {
 	char *json;
@@ -629,6 +667,7 @@ order_suite(void)
 
 	tc = tcase_create("to_json");
 	tcase_add_test(tc, test_to_json_exact_text);
+	tcase_add_test(tc, test_json_max_fits_the_worst_order);
 	tcase_add_test(tc, test_to_json_key_order);
 	tcase_add_loop_test(tc, test_to_json_round_trips, 0, NTRIP);
 	tcase_add_test(tc, test_to_json_escapes_every_field);
