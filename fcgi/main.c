@@ -54,6 +54,7 @@ struct worker {
 	pthread_t tid;
 	struct app *app;
 	int listen_fd;
+	int unix_listener; /* AF_UNIX: answers close without lingering */
 };
 
 static void
@@ -205,6 +206,8 @@ worker_main(void *arg)
 		set_timeouts(fr.ipcFd, REQUEST_IO_TIMEOUT_S);
 		request_begin(&req, app, &fr, body);
 		route_dispatch(&req);
+		if (w->unix_listener)
+			FCGX_Detach(&fr); /* see is_unix_socket() */
 		FCGX_Finish_r(&fr);
 		request_log(&req);
 	}
@@ -235,6 +238,24 @@ workers_stop(struct app *app, struct worker *ws, int n)
 		pthread_join(ws[i].tid, NULL);
 }
 
+/*
+ * 1 when fd is a unix socket. fcgi2 closes each connection lingering: it
+ * shuts down its side and waits for the web server to close first, so
+ * that a TCP reset cannot destroy an answer still in flight. That wait
+ * is a sleep and a wake-up per request. A unix socket has no reset: what
+ * was written stays readable after close(2), so there the worker detaches
+ * the request and closes at once.
+ */
+static int
+is_unix_socket(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	       ss.ss_family == AF_UNIX;
+}
+
 static int
 open_listener(const char *sock, const char *bind_addr, int backlog)
 {
@@ -263,6 +284,7 @@ main(int argc, char **argv)
 {
 	const char *conf_path = PADDOCK_CONF, *sock = NULL, *bind_addr = NULL;
 	int ch, check = 0, conf_required = 0, threads = 0, i, fd, sig, cpu;
+	int unix_listener;
 	static struct app app;
 	struct worker *ws;
 	sigset_t set;
@@ -324,6 +346,7 @@ main(int argc, char **argv)
 	if (FCGX_Init() != 0)
 		fatalx("FCGX_Init failed");
 	fd = open_listener(sock, bind_addr, app.conf.fcgi.backlog);
+	unix_listener = is_unix_socket(fd);
 	/* Before any thread starts: they all inherit it. */
 	if (app.conf.fcgi.cpu_affinity) {
 		if ((cpu = pin_cpu(fd)) >= 0)
@@ -339,6 +362,7 @@ main(int argc, char **argv)
 	for (i = 0; i < app.conf.fcgi.threads; i++) {
 		ws[i].app = &app;
 		ws[i].listen_fd = fd;
+		ws[i].unix_listener = unix_listener;
 		if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]))
 			fatalx("cannot start worker thread %d", i);
 	}
