@@ -163,6 +163,6 @@ int maestro_dough_get(struct maestro *, const char *, int *);
 /* maestro-order.c: one order through its states. */
 void maestro_order_keepalive(struct maestro *);
 int maestro_order_cook(struct maestro *, struct maestro_held *);
-void maestro_order_wait(struct maestro *, int64_t);
+int maestro_order_wait(struct maestro *, int64_t, int);
 
 #endif

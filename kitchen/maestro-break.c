@@ -32,23 +32,6 @@ maestro_break_init(struct maestro *m, uint64_t seed)
 	    pause_next(&m->lunch_plan, &m->break_rng, ids_now_ms(), &m->lunch);
 }
 
-/*
- * Wait until end (Unix ms), keeping the held orders alive. Returns 1 as
- * soon as a stop signal comes, else 0.
- */
-static int
-maestro_break_wait(struct maestro *m, int64_t end)
-{
-	int64_t slice = m->conf->maestro.ack_wait_ms / 3, left;
-
-	while ((left = end - ids_now_ms()) > 0) {
-		if (maestro_stop_due(m, left < slice ? left : slice))
-			return 1;
-		maestro_order_keepalive(m);
-	}
-	return 0;
-}
-
 /* A break of ms, in state, logged; returns 1 if a stop cut it short. */
 static int
 maestro_break_take(
@@ -62,7 +45,7 @@ maestro_break_take(
 	maestro_state_set(m, state, end, NULL);
 	log_info("state=%s ms=%lld until=%s long=%s", maestro_state_name(state),
 	    (long long)ms, until, over ? "yes" : "no");
-	stopped = maestro_break_wait(m, end);
+	stopped = maestro_order_wait(m, ms, 1);
 	maestro_state_set(m, MAESTRO_WORKING, 0, NULL);
 	log_info("state=working");
 	return stopped;

@@ -91,7 +91,7 @@ maestro_dough_get(struct maestro *m, const char *id, int *attempts)
 		}
 		if (i < max)
 			maestro_order_wait(
-			    m, maestro_dough_backoff(m->conf, i));
+			    m, maestro_dough_backoff(m->conf, i), 0);
 	}
 	*attempts = max;
 	return -1;

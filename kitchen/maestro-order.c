@@ -59,19 +59,26 @@ maestro_order_keepalive(struct maestro *m)
 }
 
 /*
- * Sleep ms, keeping the held orders alive meanwhile: first at once, since
- * a dough request may just have used most of an AckWait. Main thread.
+ * Wait ms, keeping the held orders alive: their AckWait is renewed before
+ * each slice, first at once, since a dough request may just have used
+ * most of one. With stoppable (a break, not an order in hand), a stop
+ * signal ends the wait: returns 1, else 0. Main thread.
  */
-void
-maestro_order_wait(struct maestro *m, int64_t ms)
+int
+maestro_order_wait(struct maestro *m, int64_t ms, int stoppable)
 {
-	int64_t slice = m->conf->maestro.ack_wait_ms / 3, end;
+	int64_t slice = m->conf->maestro.ack_wait_ms / 3, end, d;
 
 	end = ids_now_ms() + ms;
 	while ((ms = end - ids_now_ms()) > 0) {
 		maestro_order_keepalive(m);
-		maestro_sleep_ms(ms < slice ? ms : slice);
+		d = ms < slice ? ms : slice;
+		if (!stoppable)
+			maestro_sleep_ms(d);
+		else if (maestro_stop_due(m, d))
+			return 1;
 	}
+	return 0;
 }
 
 /* The pending order in data[0..len), or NULL if it is not a JSON object. */
@@ -153,8 +160,8 @@ maestro_order_deliver(struct maestro *m, struct json_object *o, const char *id)
 {
 	const struct bb_conf *c = m->conf;
 
-	maestro_order_wait(
-	    m, clock_scale(c->maestro.deliver_ms, c->kitchen.time_scale_pct));
+	maestro_order_wait(m,
+	    clock_scale(c->maestro.deliver_ms, c->kitchen.time_scale_pct), 0);
 	return maestro_order_publish(m, o, id, "completed", NULL);
 }
 
@@ -176,7 +183,8 @@ maestro_order_steps(struct maestro *m, struct json_object *o, const char *id)
 	}
 	maestro_order_wait(m,
 	    clock_jitter(&m->bake_rng, c->maestro.bake_ms, MAESTRO_BAKE_MIN_PCT,
-	        MAESTRO_BAKE_MAX_PCT, c->kitchen.time_scale_pct));
+	        MAESTRO_BAKE_MAX_PCT, c->kitchen.time_scale_pct),
+	    0);
 	if (maestro_order_publish(m, o, id, "waiting_delivery", NULL) == -1)
 		return -1;
 	return maestro_order_deliver(m, o, id);
