@@ -166,6 +166,39 @@ on_bus_event(const char *what)
 	log_warnx("%s", what);
 }
 
+/*
+ * 1 when fd is a unix socket. fcgi2 closes each connection lingering: it
+ * shuts down its side and waits for the web server to close first, so
+ * that a reset cannot destroy an answer still in flight. That wait is a
+ * sleep and a wake-up per request. On a unix socket a reset comes only
+ * from closing with input unread (the peer's next read fails with
+ * ECONNRESET, answer or not: nginx lost a 413 that way), so there the
+ * worker closes at once when the input was read to its end
+ * (input_drained()), and lingers otherwise.
+ */
+/*
+ * 1 once the request's input has been read to its end: a body read whole,
+ * or no body, whose empty stdin record is read here (lighttpd and nginx
+ * send it with the parameters).
+ */
+static int
+input_drained(FCGX_Request *fr, const struct request *req)
+{
+	if (FCGX_HasSeenEOF(fr->in) == EOF)
+		return 1;
+	return req->content_length <= 0 && FCGX_GetChar(fr->in) == EOF;
+}
+
+static int
+is_unix_socket(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	       ss.ss_family == AF_UNIX;
+}
+
 /* One worker: accept, handle, finish, until the process stops. */
 static void *
 worker_main(void *arg)
@@ -206,7 +239,7 @@ worker_main(void *arg)
 		set_timeouts(fr.ipcFd, REQUEST_IO_TIMEOUT_S);
 		request_begin(&req, app, &fr, body);
 		route_dispatch(&req);
-		if (w->unix_listener)
+		if (w->unix_listener && input_drained(&fr, &req))
 			FCGX_Detach(&fr); /* see is_unix_socket() */
 		FCGX_Finish_r(&fr);
 		request_log(&req);
@@ -236,24 +269,6 @@ workers_stop(struct app *app, struct worker *ws, int n)
 	atomic_store(&app->stopping, 1);
 	for (i = 0; i < n; i++)
 		pthread_join(ws[i].tid, NULL);
-}
-
-/*
- * 1 when fd is a unix socket. fcgi2 closes each connection lingering: it
- * shuts down its side and waits for the web server to close first, so
- * that a TCP reset cannot destroy an answer still in flight. That wait
- * is a sleep and a wake-up per request. A unix socket has no reset: what
- * was written stays readable after close(2), so there the worker detaches
- * the request and closes at once.
- */
-static int
-is_unix_socket(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
-
-	return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-	       ss.ss_family == AF_UNIX;
 }
 
 static int
