@@ -1,8 +1,8 @@
 /*
  * api-health.c: GET /healthz (the seed's shape: the service and its NATS
  * check), GET /health/live (the process serves) and GET /health/ready
- * (NATS connected and the order stream exists), for load balancers and
- * orchestrators.
+ * (NATS connected and the order stream exists, as ready.c last saw it),
+ * for load balancers and orchestrators.
  */
 #include "config.h"
 
@@ -75,7 +75,7 @@ api_health_ready(struct request *req)
 
 	bb_err_clear(&e);
 	nats_ok = bus_state(req->app->bus, why, sizeof why) == BUS_CONNECTED;
-	ok = nats_ok && bus_stream_ready(req->app->bus, &e) == BB_OK;
+	ok = nats_ok && ready_get(req->app->ready, &e) == BB_OK;
 	checks = json_object_new_object();
 	json_object_object_add(checks, "nats", api_health_check(nats_ok, why));
 	json_object_object_add(checks, "stream",

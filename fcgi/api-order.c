@@ -1,9 +1,10 @@
 /*
  * api-order.c: POST /v1/order. Check the media type, read the capped body,
  * parse and validate it (order.c), give the order its id and time, publish
- * it (bus.c), and answer 200 only after JetStream has acknowledged it.
- * Every failure answers before anything is published, except a missing
- * acknowledgement (504), where the outcome is unknown.
+ * it (bus-loop.c), and answer 200 only after JetStream has acknowledged
+ * it: the request waits, pending, and the loop calls api_order_acked()
+ * with the outcome. Every failure answers before anything is published,
+ * except a missing acknowledgement (504), where the outcome is unknown.
  */
 #include "config.h"
 
@@ -28,19 +29,6 @@ api_order_is_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
-static void
-api_order_accepted(struct request *req, const struct order *o)
-{
-	char body[128];
-	int n;
-
-	request_header(req, "Location: /v1/order/%s", o->order_id);
-	n = snprintf(body, sizeof body,
-	    "{\"order_id\":\"%s\",\"ordered_at\":\"%s\"}", o->order_id,
-	    o->ordered_at);
-	reply_raw(req, 200, body, (size_t)n);
-}
-
 static enum bb_status
 api_order_publish(struct request *req, struct order *o, struct bb_err *e)
 {
@@ -52,6 +40,7 @@ api_order_publish(struct request *req, struct order *o, struct bb_err *e)
 	if ((s = order_stamp(o)) != BB_OK)
 		return s;
 	memcpy(req->order_id, o->order_id, sizeof req->order_id);
+	memcpy(req->ordered_at, o->ordered_at, sizeof req->ordered_at);
 	/* On the stack: nothing on the heap for the stored form. */
 	if ((len = order_json_write(o, "pending", msg, sizeof msg)) < 0) {
 		bb_err_set(e, "order too large to store; nothing was stored");
@@ -59,8 +48,32 @@ api_order_publish(struct request *req, struct order *o, struct bb_err *e)
 	}
 	snprintf(subject, sizeof subject, "%s.waiting_to_cook.%s",
 	    c->stream.prefix, o->order_id);
-	return bus_publish(
-	    req->app->bus, subject, o->order_id, msg, (size_t)len, e);
+	return bus_loop_publish(req->app->bus, subject, o->order_id, msg,
+	    (size_t)len, loop_await_ack(req->app->loop, req->conn), e);
+}
+
+/*
+ * The loop, when the acknowledgement came (BB_OK), or an error said why
+ * not: answer the order published by api_order().
+ */
+void
+api_order_acked(struct request *req, enum bb_status s, const char *why)
+{
+	struct bb_err e;
+	char body[128];
+	int n;
+
+	if (s != BB_OK) {
+		bb_err_clear(&e);
+		bus_publish_err(&e, s, req->order_id, why);
+		reply_error(req, s, &e);
+		return;
+	}
+	request_header(req, "Location: /v1/order/%s", req->order_id);
+	n = snprintf(body, sizeof body,
+	    "{\"order_id\":\"%s\",\"ordered_at\":\"%s\"}", req->order_id,
+	    req->ordered_at);
+	reply_raw(req, 200, body, (size_t)n);
 }
 
 void
@@ -85,7 +98,7 @@ api_order(struct request *req)
 	                &req->app->conf.order.sizes, &e)) == BB_OK)
 		s = api_order_publish(req, &o, &e);
 	if (s == BB_OK)
-		api_order_accepted(req, &o);
+		req->pending = 1; /* answered by api_order_acked() */
 	else
 		reply_error(req, s, &e);
 	order_free(&o);

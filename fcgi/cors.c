@@ -86,8 +86,7 @@ cors_preflight(struct request *req, const char *allow)
 	char list[512];
 
 	request_header(req, "Allow: %s", allow);
-	asked = FCGX_GetParam(
-	    "HTTP_ACCESS_CONTROL_REQUEST_METHOD", req->fcgx->envp);
+	asked = conn_param(req->conn, "HTTP_ACCESS_CONTROL_REQUEST_METHOD");
 	if (asked != NULL && cors_origin_sane(req->origin) &&
 	    cors_allowed(c, req->origin) != NULL) {
 		cors_join(&c->cors.allow_methods, list, sizeof list);

@@ -1,53 +1,143 @@
 /*
- * paddock.h: the paddock-fcgi responder's own types. A request arrives in
- * main.c's accept loop, is read by request.c, routed by route.c to one
- * api-*.c handler, and answered through reply.c, the only file that knows
- * HTTP status codes.
+ * paddock.h: the paddock-fcgi responder's own types. One thread per
+ * process runs an epoll loop (loop.c) over the listening socket, the
+ * FastCGI connections and the NATS socket. A connection (conn.c) reads
+ * FastCGI records until a request is whole; request.c presents it, route.c
+ * sends it to one api-*.c handler, and reply.c, the only file that knows
+ * HTTP status codes, answers. An order's answer waits in the loop for its
+ * JetStream acknowledgement; nothing blocks the thread. ready.c checks the
+ * stream from a thread of its own, since that check waits for replies the
+ * loop reads.
  */
 #ifndef PADDOCK_H
 #define PADDOCK_H
 
-#include <stdatomic.h>
+#include <pthread.h>
 #include <stdint.h>
-
-#include <fcgiapp.h>
+#include <sys/queue.h>
 
 #include "boxbox.h"
 
-/* The process: configuration and the NATS connection, shared by threads. */
+#ifndef TAILQ_FOREACH_SAFE /* BSD's, which glibc's sys/queue.h lacks */
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)                             \
+	for ((var) = TAILQ_FIRST(head);                                        \
+	     (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);            \
+	     (var) = (tvar))
+#endif
+
+struct loop;
+struct ready;
+
+/* The process: configuration, the NATS connection and the loop. */
 struct app {
 	struct bb_conf conf;
 	struct bus *bus;
-	atomic_int stopping;
+	struct loop *loop;
+	struct ready *ready;
+};
+
+/* A growable byte buffer; buf_free() releases it. */
+struct buf {
+	char *p;
+	size_t len;
+	size_t cap;
 };
 
 #define REQUEST_HEADERS_MAX 2048
 
 /*
- * One request. Everything it points to lives in the FCGX request or the
- * worker's reused buffers; request_reset() makes it ready for the next.
+ * One request, inside its connection. The strings it points to live in
+ * the connection's buffers until the answer is written.
  */
 struct request {
 	struct app *app;
-	FCGX_Request *fcgx;
-	char method[16]; /* copied: logged after FCGX_Finish_r frees params */
+	struct conn *conn;
+	char method[16];
 	char path[256];
-	const char *content_type; /* these two point into the FCGX params: */
-	const char *origin;       /* valid until FCGX_Finish_r() */
+	const char *content_type;
+	const char *origin;
 	long long content_length; /* -1 when absent */
-	char *body;               /* the worker's buffer, max_body + 1 bytes */
+	const char *body;         /* NUL-terminated, at most max_body */
 	size_t body_len;
+	int body_over; /* more than order.max_body bytes came */
 	int64_t start_ns;
 
 	/* filled while answering */
-	int status;
+	int status;  /* the HTTP status once answered, else 0 */
+	int pending; /* waiting for a JetStream acknowledgement */
 	char order_id[IDS_UUID_LEN + 1];
+	char ordered_at[IDS_TIME_LEN + 1];
 	char headers[REQUEST_HEADERS_MAX]; /* extra "Name: value\r\n" lines */
 	size_t headers_len;
 };
 
+/* buf.c */
+int buf_reserve(struct buf *, size_t);
+int buf_add(struct buf *, const void *, size_t);
+void buf_free(struct buf *);
+
+/* conn.c: a FastCGI connection */
+enum conn_state {
+	CONN_BEGIN,  /* waiting for FCGI_BEGIN_REQUEST */
+	CONN_PARAMS, /* reading FCGI_PARAMS */
+	CONN_STDIN,  /* reading FCGI_STDIN */
+	CONN_ACK,    /* an order waits for its acknowledgement */
+	CONN_WRITE,  /* the answer waits for the socket */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn) entry; /* loop's io list, or its ack list */
+	struct app *app;
+	int fd;      /* -1 once closed */
+	int watched; /* registered on the loop's epoll */
+	enum conn_state state;
+	unsigned req_id;
+	int keep;    /* FCGI_KEEP_CONN: the web server reuses the connection */
+	int closing; /* close once the output is written */
+
+	struct buf in; /* records read, not yet parsed */
+	struct buf params;
+	struct buf body;
+	struct buf out; /* records to write */
+	size_t out_off;
+	struct buf pdecoded; /* the parameters: "name\0value\0"... */
+
+	struct request req;
+	struct buf resp; /* the answer's HTTP head and body */
+	uint64_t token;  /* of the publish awaited */
+	unsigned epoch;
+	int64_t deadline_ms; /* io: idle limit; ack: acknowledgement limit */
+};
+
+TAILQ_HEAD(conn_list, conn);
+
+struct conn *conn_new(struct app *, int);
+void conn_free(struct conn *);
+void conn_free_spares(void);
+int conn_input(struct conn *);
+int conn_output(struct conn *);
+int conn_answered(struct conn *);
+int conn_idle(const struct conn *);
+const char *conn_param(const struct conn *, const char *);
+void conn_stdout(struct conn *, const char *, size_t);
+
+/* loop.c: the event loop */
+struct loop *loop_new(struct app *, int, char **);
+int loop_nats_open(struct loop *, bus_event_cb, char **);
+void loop_run(struct loop *);
+void loop_free(struct loop *);
+uint64_t loop_await_ack(struct loop *, struct conn *);
+void loop_watch(struct loop *, struct conn *, uint32_t);
+
+/* ready.c: the stream check, on its own thread */
+int ready_start(struct app *);
+void ready_request_stop(struct ready *);
+int ready_stopped(struct ready *);
+void ready_free(struct ready *);
+enum bb_status ready_get(struct ready *, struct bb_err *);
+
 /* request.c */
-void request_begin(struct request *, struct app *, FCGX_Request *, char *);
+void request_begin(struct request *, struct app *, struct conn *);
 enum bb_status request_read_body(struct request *, struct bb_err *);
 void request_header(struct request *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
@@ -74,6 +164,7 @@ void cors_preflight(struct request *, const char *);
 
 /* api-order.c */
 void api_order(struct request *);
+void api_order_acked(struct request *, enum bb_status, const char *);
 
 /* api-health.c */
 void api_health(struct request *);

@@ -58,36 +58,43 @@ reply_reason(int code)
 }
 
 /*
- * Send status, headers and body (a JSON text, or nothing when len is 0).
- * Headers are formatted with snprintf: fcgi2's FCGX_FPrintF has its own
- * printf that does not know every conversion (%zu, for one).
+ * Compose status, headers and body (a JSON text, or nothing when len is 0)
+ * into the connection's answer, which conn.c sends.
  */
 void
 reply_raw(struct request *req, int code, const char *body, size_t len)
 {
-	FCGX_Stream *out = req->fcgx->out;
+	struct buf *out = &req->conn->resp;
 	char head[256];
-	int n;
+	int n, with_body;
 
 	req->status = code;
+	req->pending = 0;
 	cors_headers(req);
+	with_body = code != 204 && !request_is_head(req);
+	out->len = 0;
+	if (buf_reserve(out, sizeof head * 2 + req->headers_len + len + 1) ==
+	    -1) {
+		req->status = 503; /* logged; the connection closes */
+		req->conn->closing = 1;
+		return;
+	}
 	n = snprintf(
 	    head, sizeof head, "Status: %d %s\r\n", code, reply_reason(code));
-	FCGX_PutStr(head, n, out);
-	if (req->headers_len > 0)
-		FCGX_PutStr(req->headers, (int)req->headers_len, out);
+	buf_add(out, head, (size_t)n);
+	buf_add(out, req->headers, req->headers_len);
 	if (code != 204) {
 		n = snprintf(head, sizeof head,
 		    "Content-Type: application/json\r\n"
 		    "Cache-Control: no-store\r\n"
 		    "Content-Length: %zu\r\n",
 		    len + 1);
-		FCGX_PutStr(head, n, out);
+		buf_add(out, head, (size_t)n);
 	}
-	FCGX_PutStr("\r\n", 2, out);
-	if (code != 204 && !request_is_head(req)) {
-		FCGX_PutStr(body, (int)len, out);
-		FCGX_PutChar('\n', out);
+	buf_add(out, "\r\n", 2);
+	if (with_body) {
+		buf_add(out, body, len);
+		buf_add(out, "\n", 1);
 	}
 }
 

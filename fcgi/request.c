@@ -1,7 +1,7 @@
 /*
  * request.c: a FastCGI request as the handlers see it: method, path,
- * the few headers we use, and a body read into the worker's buffer with
- * the configured cap. Also the one log line per request.
+ * the few headers we use, and the body its connection read, with the
+ * configured cap. Also the one log line per request.
  */
 #include "config.h"
 
@@ -26,31 +26,31 @@ request_now_ns(void)
 static const char *
 request_param(struct request *req, const char *name)
 {
-	return FCGX_GetParam(name, req->fcgx->envp);
+	return conn_param(req->conn, name);
 }
 
 /*
- * Start req for a freshly accepted fr. body is the worker's buffer of
- * max_body + 1 bytes. The path is REQUEST_URI without its query, which
- * lighttpd and nginx both pass unchanged whatever the mount point.
+ * Start req for the request conn has read whole. The path is REQUEST_URI
+ * without its query, which lighttpd and nginx both pass unchanged whatever
+ * the mount point.
  */
 void
-request_begin(
-    struct request *req, struct app *app, FCGX_Request *fr, char *body)
+request_begin(struct request *req, struct app *app, struct conn *conn)
 {
 	const char *uri, *cl, *m;
 	char *end;
 	size_t n;
 
 	req->app = app;
-	req->fcgx = fr;
+	req->conn = conn;
 	req->start_ns = request_now_ns();
 	req->status = 0;
+	req->pending = 0;
 	req->order_id[0] = '\0';
 	req->headers_len = 0;
 	req->headers[0] = '\0';
-	req->body = body;
-	req->body_len = 0;
+	req->body = conn->body.p;
+	req->body_len = conn->body.len;
 	if ((m = request_param(req, "REQUEST_METHOD")) == NULL)
 		m = "GET";
 	snprintf(req->method, sizeof req->method, "%s", m);
@@ -81,14 +81,13 @@ request_is_head(const struct request *req)
 }
 
 /*
- * Read the body, at most order.max_body bytes, NUL-terminated. A declared
- * or actual length over the cap is BB_ETOOLARGE without reading the rest.
+ * Check the body's size: over order.max_body, declared or actual, is
+ * BB_ETOOLARGE. The connection kept at most max_body + 1 bytes of it.
  */
 enum bb_status
 request_read_body(struct request *req, struct bb_err *e)
 {
 	size_t max = (size_t)req->app->conf.order.max_body;
-	int n;
 
 	if (req->content_length > (long long)max) {
 		bb_err_set(e,
@@ -97,17 +96,11 @@ request_read_body(struct request *req, struct bb_err *e)
 		    req->content_length, max);
 		return BB_ETOOLARGE;
 	}
-	/* Read one byte past the cap to tell "exactly max" from "more". */
-	n = FCGX_GetStr(req->body, (int)max + 1, req->fcgx->in);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n > max) {
+	if (req->body_over || req->body_len > max) {
 		bb_err_set(
 		    e, "request body is over the limit of %zu bytes", max);
 		return BB_ETOOLARGE;
 	}
-	req->body_len = (size_t)n;
-	req->body[n] = '\0';
 	return BB_OK;
 }
 

@@ -72,6 +72,8 @@ void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void log_line(const char *, size_t);
+void log_buffered(int);
+void log_flush(void);
 size_t log_escape(char *, size_t, const char *);
 
 /* xmalloc.c: start-up only; request paths return BB_ENOMEM instead. */
@@ -106,7 +108,6 @@ struct bb_conf {
 		int max_body;
 	} order;
 	struct {
-		int threads;
 		int backlog;
 		int cpu_affinity; /* pin each process to a CPU of its own */
 	} fcgi;
@@ -249,6 +250,8 @@ int bus_open(struct bus **, const struct bb_conf *, bus_event_cb, char **);
 void bus_close(struct bus *);
 enum bb_status bus_publish(struct bus *, const char *, const char *,
     const char *, size_t, struct bb_err *);
+void bus_publish_err(
+    struct bb_err *, enum bb_status, const char *, const char *);
 enum bus_state bus_state(struct bus *, char *, size_t);
 enum bb_status bus_stream_ready(struct bus *, struct bb_err *);
 const char *bus_state_text(enum bus_state);
@@ -266,6 +269,23 @@ void bus_unsubscribe(struct bus_sub *);
 enum bb_status bus_sub_pending(struct bus_sub *, uint64_t *, uint64_t *);
 enum bb_status bus_stream_seqs(
     struct bus *, uint64_t *, uint64_t *, struct bb_err *);
+
+/*
+ * bus-loop.c: publishing from one thread's epoll loop (paddock-fcgi).
+ * Everything but bus_open_loop() runs on the loop's thread. An
+ * acknowledgement reaches bus_ack_cb with the publish's token, its status
+ * (BB_OK: stored) and, on failure, a reason.
+ */
+typedef void (*bus_ack_cb)(void *, uint64_t, enum bb_status, const char *);
+
+int bus_open_loop(struct bus **, const struct bb_conf *, bus_event_cb, int,
+    void *, int, char **);
+void bus_loop_io(struct bus *, uint32_t);
+unsigned bus_loop_epoch(struct bus *);
+enum bb_status bus_loop_publish(struct bus *, const char *, const char *,
+    const char *, size_t, uint64_t, struct bb_err *);
+void bus_loop_acks(struct bus *, bus_ack_cb, void *);
+void bus_loop_flush(struct bus *);
 
 /*
  * bus-rpc.c: NATS core request/reply. A request's reply subject and

@@ -11,5 +11,19 @@
 
 natsConnection *bus_conn(struct bus *);
 jsCtx *bus_js(struct bus *);
+const struct bb_conf *bus_conf(struct bus *);
+void bus_stream_lost(struct bus *);
+
+/* bus-loop.c, for bus.c */
+struct bus_loop;
+
+int bus_open_with(struct bus **, const struct bb_conf *, bus_event_cb,
+    struct bus_loop *, char **);
+struct bus_loop *bus_loop_of(struct bus *);
+natsStatus bus_loop_options(natsOptions *, struct bus_loop *);
+natsStatus bus_loop_subscribe(natsConnection *, struct bus_loop *);
+void bus_loop_disconnected(struct bus_loop *);
+void bus_loop_release(struct bus_loop *);
+void bus_loop_free(struct bus_loop *);
 
 #endif

@@ -1,11 +1,12 @@
 /*
  * bus.c: the NATS connection and JetStream, for every Box Box program.
- * natsStatus never leaves this file: callers see bb_status and a reason.
+ * natsStatus never leaves the bus-*.c files: callers see bb_status and a
+ * reason. paddock-fcgi publishes from its event loop instead (bus-loop.c).
  *
- * Publishing is pipelined. Each calling thread hands its message to
- * js_PublishMsgAsync() and sleeps on its own condition variable; nats.c's
- * reply thread runs bus_ack() for each acknowledgement, finds the waiter
- * whose message it is and wakes it. Many requests thus wait for their
+ * Publishing from threads (maestro) is pipelined. Each calling thread hands its
+ * message to js_PublishMsgAsync() and sleeps on its own condition variable;
+ * nats.c's reply thread runs bus_ack() for each acknowledgement, finds the
+ * waiter whose message it is and wakes it. Many requests thus wait for their
  * acknowledgements at once on one connection, and a 2xx is only ever given
  * after the PubAck. The per-message MaxWait makes nats.c report a missing
  * acknowledgement as NATS_TIMEOUT, which becomes BB_ETIMEOUT. A
@@ -64,6 +65,8 @@ struct bus {
 	int64_t ready_at;
 	enum bb_status ready_status;
 	char ready_why[160];
+
+	struct bus_loop *loop; /* bus_open_loop(): on the caller's loop */
 };
 
 static _Thread_local struct bus_waiter *bus_tl_waiter;
@@ -109,7 +112,11 @@ bus_on_connected(natsConnection *nc, void *closure)
 static void
 bus_on_disconnected(natsConnection *nc, void *closure)
 {
-	bus_emit(closure, "nats: disconnected; reconnecting in the background");
+	struct bus *b = closure;
+
+	if (b->loop != NULL)
+		bus_loop_disconnected(b->loop);
+	bus_emit(b, "nats: disconnected; reconnecting in the background");
 }
 
 static void
@@ -384,8 +391,9 @@ bus_wait(struct bus_waiter *w, natsMsg *key, int ack_ms, char *why, size_t len)
 }
 
 /* The client's sentence for a failed publish of message id. */
-static void
-bus_fail(struct bb_err *e, enum bb_status s, const char *id, const char *detail)
+void
+bus_publish_err(
+    struct bb_err *e, enum bb_status s, const char *id, const char *detail)
 {
 	switch (s) {
 	case BB_ETIMEOUT:
@@ -459,12 +467,12 @@ bus_publish(struct bus *b, const char *subject, const char *msg_id,
 		st = bus_map(s);
 		if (st == BB_ETIMEOUT)
 			st = BB_EUNAVAIL;
-		bus_fail(e, st, msg_id, natsStatus_GetText(s));
+		bus_publish_err(e, st, msg_id, natsStatus_GetText(s));
 		return st;
 	}
 	st = bus_wait(w, key, b->conf->nats.ack_timeout_ms, why, sizeof why);
 	if (st != BB_OK)
-		bus_fail(e, st, msg_id, why);
+		bus_publish_err(e, st, msg_id, why);
 	return st;
 }
 
@@ -704,6 +712,8 @@ bus_options(struct bus *b)
 	IFOK_BUS(s, natsOptions_SetDisconnectedCB(o, bus_on_disconnected, b));
 	IFOK_BUS(s, natsOptions_SetReconnectedCB(o, bus_on_reconnected, b));
 	IFOK_BUS(s, natsOptions_SetErrorHandler(o, bus_on_error, b));
+	if (b->loop != NULL)
+		IFOK_BUS(s, bus_loop_options(o, b->loop));
 	/*
 	 * SendAsap stays off: each publish would be its own write(2) and the
 	 * server's own read; nats.c's flusher batching the writes of all the
@@ -728,6 +738,18 @@ int
 bus_open(struct bus **out, const struct bb_conf *conf, bus_event_cb event,
     char **cause)
 {
+	return bus_open_with(out, conf, event, NULL, cause);
+}
+
+/*
+ * bus_open(), or with loop (bus-loop.c) not NULL, a connection on an event
+ * loop: then the stream is not checked here, since no reply can be read
+ * before the loop turns. The bus owns loop from here on, even on failure.
+ */
+int
+bus_open_with(struct bus **out, const struct bb_conf *conf, bus_event_cb event,
+    struct bus_loop *loop, char **cause)
+{
 	struct bus *b;
 	jsOptions jo;
 	natsStatus s;
@@ -736,9 +758,11 @@ bus_open(struct bus **out, const struct bb_conf *conf, bus_event_cb event,
 	*out = NULL;
 	if ((b = calloc(1, sizeof *b)) == NULL) {
 		*cause = strdup("out of memory");
+		bus_loop_free(loop);
 		return -1;
 	}
 	b->conf = conf;
+	b->loop = loop;
 	atomic_store(&b->event, event);
 	pthread_mutex_init(&b->wmu, NULL);
 	pthread_mutex_init(&b->emu, NULL);
@@ -763,6 +787,8 @@ bus_open(struct bus **out, const struct bb_conf *conf, bus_event_cb event,
 	jo.PublishAsync.AckHandlerClosure = b;
 	jo.PublishAsync.StallWait = 50;
 	IFOK_BUS(s, natsConnection_JetStream(&b->js, b->nc, &jo));
+	if (loop != NULL)
+		IFOK_BUS(s, bus_loop_subscribe(b->nc, loop));
 	if (s != NATS_OK) {
 		if (asprintf(cause, "nats %s: %s", conf->nats.url,
 		        nats_GetLastError(NULL) != NULL
@@ -772,16 +798,18 @@ bus_open(struct bus **out, const struct bb_conf *conf, bus_event_cb event,
 		bus_close(b);
 		return -1;
 	}
-	if (natsConnection_Status(b->nc) == NATS_CONN_STATUS_CONNECTED) {
-		pthread_mutex_lock(&b->emu);
-		if (bus_ensure_locked(b, why, sizeof why) != BB_OK)
-			bus_emit(b, "%s", why);
-		pthread_mutex_unlock(&b->emu);
-	} else
+	if (natsConnection_Status(b->nc) != NATS_CONN_STATUS_CONNECTED)
 		bus_emit(b,
 		    "nats: %s is not reachable yet; retrying in the "
 		    "background",
 		    conf->nats.url);
+	else if (loop == NULL) {
+		/* On a loop, bus_stream_ready() does it once the loop turns. */
+		pthread_mutex_lock(&b->emu);
+		if (bus_ensure_locked(b, why, sizeof why) != BB_OK)
+			bus_emit(b, "%s", why);
+		pthread_mutex_unlock(&b->emu);
+	}
 	*out = b;
 	return 0;
 }
@@ -808,6 +836,7 @@ bus_close(struct bus *b)
 	atomic_store(&b->event, NULL);
 	if (b->nc != NULL)
 		natsConnection_Close(b->nc);
+	bus_loop_release(b->loop);
 	jsCtx_Destroy(b->js);
 	natsConnection_Destroy(b->nc);
 	natsOptions_Destroy(b->opts);
@@ -817,6 +846,8 @@ bus_close(struct bus *b)
 	 * unwound before freeing what they use.
 	 */
 	nats_CloseAndWait(0);
+	/* After: the disconnected callback may still have written to it. */
+	bus_loop_free(b->loop);
 	for (i = 0; i < atomic_load(&b->nwaiters); i++) {
 		pthread_cond_destroy(&b->waiters[i]->cv);
 		pthread_mutex_destroy(&b->waiters[i]->mu);
@@ -832,6 +863,26 @@ natsConnection *
 bus_conn(struct bus *b)
 {
 	return b->nc;
+}
+
+/* For the other bus-*.c files only. */
+const struct bb_conf *
+bus_conf(struct bus *b)
+{
+	return b->conf;
+}
+
+struct bus_loop *
+bus_loop_of(struct bus *b)
+{
+	return b->loop;
+}
+
+/* A publish found no stream: look for it (and create it) again. */
+void
+bus_stream_lost(struct bus *b)
+{
+	atomic_store(&b->need_ensure, 1);
 }
 
 /* For the other bus-*.c files only: the JetStream context of the bus. */

@@ -56,7 +56,6 @@ static const struct conf_key conf_keys[] = {
     {"order", "sizes", CONF_LIST, OFF(order.sizes), "small,medium,large", 0, 0},
     {"order", "max_body", CONF_INT, OFF(order.max_body), "65536", 256,
         16777216},
-    {"fcgi", "threads", CONF_INT, OFF(fcgi.threads), "16", 1, 1024},
     {"fcgi", "backlog", CONF_INT, OFF(fcgi.backlog), "1024", 1, 65535},
     {"fcgi", "cpu_affinity", CONF_BOOL, OFF(fcgi.cpu_affinity), "false", 0, 0},
     {"cors", "allow_origins", CONF_LIST, OFF(cors.allow_origins), "", 0, 0},

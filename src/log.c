@@ -105,9 +105,18 @@ log_escape(char *buf, size_t len, const char *s)
 	return o;
 }
 
-/* Write one finished line with a single write(2), so lines never mix. */
-void
-log_line(const char *line, size_t len)
+/*
+ * A thread may buffer its lines (log_buffered()) and write them with one
+ * write(2) per log_flush(): paddock-fcgi's loop logs a line per request,
+ * and flushes once per pass. Other threads write as before.
+ */
+#define LOG_BUF_SIZE 16384
+
+static _Thread_local char *log_buf;
+static _Thread_local size_t log_buf_len;
+
+static void
+log_write(const char *line, size_t len)
 {
 	ssize_t n;
 
@@ -120,6 +129,45 @@ log_line(const char *line, size_t len)
 		line += n;
 		len -= (size_t)n;
 	}
+}
+
+/* Write this thread's buffered lines, if any. */
+void
+log_flush(void)
+{
+	if (log_buf != NULL && log_buf_len > 0)
+		log_write(log_buf, log_buf_len);
+	log_buf_len = 0;
+}
+
+/* Buffer this thread's lines (on) until log_flush(), or stop (off). */
+void
+log_buffered(int on)
+{
+	log_flush();
+	if (!on) {
+		free(log_buf);
+		log_buf = NULL;
+	} else if (log_buf == NULL)
+		log_buf = malloc(LOG_BUF_SIZE);
+}
+
+/*
+ * Write one finished line with a single write(2), so lines never mix, or
+ * buffer it whole for this thread's next log_flush().
+ */
+void
+log_line(const char *line, size_t len)
+{
+	if (log_buf != NULL && len <= LOG_BUF_SIZE) {
+		if (LOG_BUF_SIZE - log_buf_len < len)
+			log_flush();
+		memcpy(log_buf + log_buf_len, line, len);
+		log_buf_len += len;
+		return;
+	}
+	log_flush();
+	log_write(line, len);
 }
 
 static void
@@ -203,6 +251,7 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vemit(LOG_LVL_ERROR, saved, fmt, ap);
 	va_end(ap);
+	log_flush();
 	exit(1);
 }
 
@@ -214,5 +263,6 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vemit(LOG_LVL_ERROR, 0, fmt, ap);
 	va_end(ap);
+	log_flush();
 	exit(1);
 }

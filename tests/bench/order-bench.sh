@@ -11,7 +11,7 @@
 # figures with PASS/FAIL against the targets of issue 5.
 #
 #   tests/bench/order-bench.sh [-d SECONDS] [-c CONNECTIONS] [-w WRK_THREADS]
-#       [-p PROCS] [-t THREADS] [-s SAMPLE_S] [-P PERF_FILE] [--duration SECONDS]
+#       [-p PROCS] [-s SAMPLE_S] [-P PERF_FILE] [--duration SECONDS]
 #
 #   -d, --duration  length of the order run (10 s); the ceiling run lasts
 #                   as long, at most 10 s. A run of 60 s or more also
@@ -19,8 +19,8 @@
 #                   (-s, default duration / 10) and checks it does not
 #                   grow: --duration 300 is the long mode.
 #   -c, -w          wrk connections (64) and threads (2)
-#   -p, -t          responder processes and threads per process (default:
-#                   PADDOCK_POOL_PROCS or 2, and fcgi.threads of the conf)
+#   -p              responder processes, each one event loop (default:
+#                   PADDOCK_POOL_PROCS, or half the CPUs as ./boxbox up)
 #   -P FILE         perf record -g one responder during the order run into
 #                   FILE and print its top symbols (needs perf)
 #
@@ -51,8 +51,7 @@ LONG_RUN_S=60         # from this duration on, RSS is sampled
 DURATION=10
 CONNS=64
 WRK_THREADS=2
-PROCS=${PADDOCK_POOL_PROCS:-2}
-THREADS=
+PROCS=${PADDOCK_POOL_PROCS:-$(bb_pool_procs)}
 SAMPLE_S=
 PERF_FILE=
 WARMUP_S=3
@@ -61,7 +60,7 @@ LUA=$BB_SRCDIR/tests/bench/order-wrk.lua
 COMMAND="$0 $*"
 
 usage() {
-	echo "usage: order-bench.sh [-d|--duration SECONDS] [-c CONNECTIONS] [-w WRK_THREADS] [-p PROCS] [-t THREADS] [-s SAMPLE_S] [-P PERF_FILE]" >&2
+	echo "usage: order-bench.sh [-d|--duration SECONDS] [-c CONNECTIONS] [-w WRK_THREADS] [-p PROCS] [-s SAMPLE_S] [-P PERF_FILE]" >&2
 	exit 2
 }
 
@@ -75,14 +74,13 @@ parse_options() {
 		-c) CONNS=$2 ;;
 		-w) WRK_THREADS=$2 ;;
 		-p) PROCS=$2 ;;
-		-t) THREADS=$2 ;;
 		-s) SAMPLE_S=$2 ;;
 		-P) PERF_FILE=$2 ;;
 		*) usage ;;
 		esac
 		shift 2
 	done
-	for v in "$DURATION" "$CONNS" "$WRK_THREADS" "$PROCS" ${THREADS:+"$THREADS"} ${SAMPLE_S:+"$SAMPLE_S"}; do
+	for v in "$DURATION" "$CONNS" "$WRK_THREADS" "$PROCS" ${SAMPLE_S:+"$SAMPLE_S"}; do
 		is_count "$v" || usage
 	done
 	if [ "$DURATION" -ge "$LONG_RUN_S" ]; then
@@ -130,10 +128,8 @@ start_stack() {
 	make -s -C "$BB_BUILDDIR" tests/jsutil fcgi/paddock-fcgi >&2 ||
 		die "could not build paddock-fcgi and jsutil in $BB_BUILDDIR"
 	bb_start_nats "$(bb_jsutil port)"
-	bb_start_pool "$DIR/paddock.sock" "$PROCS" -c "$CONF" ${THREADS:+-t "$THREADS"}
+	bb_start_pool "$DIR/paddock.sock" "$PROCS" -c "$CONF"
 	bb_start_lighttpd "$(bb_jsutil port)"
-	POOL_THREADS=${THREADS:-$(PADDOCK_NATS_URL=$BB_NATS_URL "$BB_BUILDDIR/fcgi/paddock-fcgi" -n -c "$CONF" 2>/dev/null |
-		sed -n 's/^[[:space:]]*threads = \([0-9]*\);.*/\1/p' | head -1)}
 	# The stream exists once a responder has started: wait for /health/ready.
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -268,7 +264,7 @@ report() {
 		order-bench: results
 		  command:            $COMMAND
 		  machine:            $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)
-		  stack:              nats-server $(nats-server --version | awk '{ print $2 }') -js (file storage), lighttpd $(lighttpd -v | sed -n 's/^lighttpd\/\([^ ]*\).*/\1/p'), $PROCS paddock-fcgi x $POOL_THREADS threads (spawn-fcgi, unix socket)
+		  stack:              nats-server $(nats-server --version | awk '{ print $2 }') -js (file storage), lighttpd $(lighttpd -v | sed -n 's/^lighttpd\/\([^ ]*\).*/\1/p'), $PROCS paddock-fcgi (one event loop each; spawn-fcgi, unix socket)
 		  ceiling command:    $CEILING_CMD
 		  ceiling:            $ceil requests/s GET /health/live (p50 $(ms "$(field "$c" p50_us)") ms, p99 $(ms "$(field "$c" p99_us)") ms, non-2xx $(field "$c" non2xx))
 		  ceiling CPU:        $ceil_cpu per request

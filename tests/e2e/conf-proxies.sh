@@ -13,8 +13,8 @@ printf 'nats: {\n\turl = "nats://x";\n\tack_timeout_ms = "fast";\n};\n' >"$T_DIR
 out=$("$BB_BUILDDIR/fcgi/paddock-fcgi" -n -c "$T_DIR/bad.conf" 2>&1)
 expect "a bad file stops start-up" "$?" 1
 check "with file, line and reason" grep -q "$T_DIR/bad.conf:3: nats.ack_timeout_ms must be an integer" <<<"$out"
-out=$(PADDOCK_FCGI_THREADS=lots "$BB_BUILDDIR/fcgi/paddock-fcgi" -n -c "$BB_SRCDIR/conf/paddock.conf" 2>&1)
-check "a bad environment value names the variable" grep -q 'environment PADDOCK_FCGI_THREADS' <<<"$out"
+out=$(PADDOCK_FCGI_BACKLOG=lots "$BB_BUILDDIR/fcgi/paddock-fcgi" -n -c "$BB_SRCDIR/conf/paddock.conf" 2>&1)
+check "a bad environment value names the variable" grep -q 'environment PADDOCK_FCGI_BACKLOG' <<<"$out"
 check "lighttpd accepts conf/lighttpd/boxbox.conf" lighttpd -tt -f "$T_DIR/lighttpd.conf"
 
 # nginx with the shipped site: only the listen address and socket change.
@@ -61,3 +61,12 @@ t_req GET /nope
 expect "404 through nginx is the pool's JSON" "$(t_json .error)" "no such resource: /nope"
 t_post "{\"size\":\"large\",\"username\":\"u\",\"destination\":\"$(head -c 70000 /dev/zero | tr '\0' a)\"}"
 expect "413 through nginx is the pool's JSON" "$T_STATUS $(t_json '.error|test("limit")')" "413 true"
+# nginx keeps its connections to the pool (fastcgi_keep_conn): requests go
+# on over connections that already carried an order, a 404 and a 413.
+for i in 1 2 3 4 5; do
+	t_post "$SEED_BODY"
+	[ "$T_STATUS" = 200 ] || break
+done
+expect "five more orders on kept connections get 200" "$T_STATUS" 200
+t_req GET /health/ready
+expect "and /health/ready too" "$T_STATUS" 200

@@ -19,9 +19,8 @@ expect "/health/ready checks both" "$(t_json '[.checks.nats.status, .checks.stre
 t_req GET '/healthz?verbose=1'
 expect "a query string does not change the route" "$T_STATUS" 200
 
-# fcgi.cpu_affinity, which bb_start_pool turns on when the pool has a
-# process per CPU (2 here): each responder and all its threads (nats.c's
-# too) on one CPU of its own.
+# fcgi.cpu_affinity, which bb_start_pool turns on: each responder and all
+# its threads (nats.c's too) on one CPU of its own (2 responders here).
 cpus_of() { awk '$1 == "Cpus_allowed_list:" { print $2 }' "$1/status"; }
 all_threads_on() {
 	local t

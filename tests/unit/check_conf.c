@@ -150,7 +150,7 @@ assert_conf_eq(const struct bb_conf *a, const struct bb_conf *b)
 	ck_assert_int_eq(a->stream.replicas, b->stream.replicas);
 	assert_strv_eq(&a->order.sizes, &b->order.sizes);
 	ck_assert_int_eq(a->order.max_body, b->order.max_body);
-	ck_assert_int_eq(a->fcgi.threads, b->fcgi.threads);
+	ck_assert_int_eq(a->fcgi.cpu_affinity, b->fcgi.cpu_affinity);
 	ck_assert_int_eq(a->fcgi.backlog, b->fcgi.backlog);
 	assert_strv_eq(&a->cors.allow_origins, &b->cors.allow_origins);
 	assert_strv_eq(&a->cors.allow_methods, &b->cors.allow_methods);
@@ -184,7 +184,7 @@ assert_defaults(const struct bb_conf *c)
 	ck_assert_int_eq(c->stream.replicas, 1);
 	assert_strv(&c->order.sizes, sizes, 3);
 	ck_assert_int_eq(c->order.max_body, 65536);
-	ck_assert_int_eq(c->fcgi.threads, 16);
+	ck_assert_int_eq(c->fcgi.cpu_affinity, 0);
 	ck_assert_int_eq(c->fcgi.backlog, 1024);
 	assert_strv(&c->cors.allow_origins, NULL, 0);
 	assert_strv(&c->cors.allow_methods, methods, 3);
@@ -273,7 +273,7 @@ START_TEST(test_file_overrides_defaults)
 	    "\tack_timeout_ms = 3000L;\n"
 	    "};\n"
 	    "order: { sizes = [\"personal\", \" family \"]; };\n"
-	    "fcgi: { threads = 4; };\n"
+	    "fcgi: { backlog = 4; };\n"
 	    "cors: {\n"
 	    "\tallow_origins = (\"https://a.example\", "
 	    "\"https://b.example\");\n"
@@ -286,7 +286,7 @@ START_TEST(test_file_overrides_defaults)
 	ck_assert_str_eq(c.nats.url, "nats://10.0.0.5:4222");
 	ck_assert_int_eq(c.nats.ack_timeout_ms, 3000);
 	assert_strv(&c.order.sizes, sizes, 2);
-	ck_assert_int_eq(c.fcgi.threads, 4);
+	ck_assert_int_eq(c.fcgi.backlog, 4);
 	assert_strv(&c.cors.allow_origins, origins, 2);
 	ck_assert_int_eq(c.cors.allow_credentials, 1);
 	ck_assert_int_eq(c.cors.max_age, 0);
@@ -295,7 +295,7 @@ START_TEST(test_file_overrides_defaults)
 	ck_assert_str_eq(c.log.level, "debug");
 	/* What the file leaves out keeps its default. */
 	ck_assert_str_eq(c.nats.name, "paddock-fcgi");
-	ck_assert_int_eq(c.fcgi.backlog, 1024);
+	ck_assert_int_eq(c.fcgi.cpu_affinity, 0);
 	ck_assert_int_eq(c.order.max_body, 65536);
 	conf_free(&c);
 }
@@ -320,19 +320,19 @@ struct file_error {
 static const struct file_error file_errors[] = {
     {"nats: {\n\turl = ;\n};\n", 2, "syntax error"},
     {"nats: {\n\tname = \"y\";\n\turl = \"a\" 5;\n};\n", 3, "syntax error"},
-    {"fcgi: {\n\tthreads = 4;\n\t= 5;\n};\n", 3, "syntax error"},
-    {"fcgi: {\n\tthreads = 4;\n\n", 4, "syntax error"}, /* at EOF */
+    {"fcgi: {\n\tbacklog = 4;\n\t= 5;\n};\n", 3, "syntax error"},
+    {"fcgi: {\n\tbacklog = 4;\n\n", 4, "syntax error"}, /* at EOF */
     {"nats: {\n};\n\nbogus: {\n\tx = 1;\n};\n", 4, "unknown section 'bogus'"},
     {"nats: {\n\turl = \"nats://x:4222\";\n\n\tbogus = 1;\n};\n", 4,
         "unknown key 'bogus' in section 'nats'"},
-    {"fcgi: {\n\tthreads = 4;\n\tbacklog = 8;\n\tthread = 2;\n};\n", 4,
+    {"fcgi: {\n\tcpu_affinity = true;\n\tbacklog = 8;\n\tthread = 2;\n};\n", 4,
         "unknown key 'thread' in section 'fcgi'"},
     {"nats = 5;\n", 1, "'nats' must be a group"},
-    {"fcgi: {\n\tthreads = \"16\";\n};\n", 2,
-        "fcgi.threads must be an integer"},
-    {"fcgi: {\n\tthreads = 1.5;\n};\n", 2, "fcgi.threads must be an integer"},
-    {"fcgi: {\n\tthreads = true;\n};\n", 2, "fcgi.threads must be an integer"},
-    {"fcgi: {\n\tthreads = [16];\n};\n", 2, "fcgi.threads must be an integer"},
+    {"fcgi: {\n\tbacklog = \"16\";\n};\n", 2,
+        "fcgi.backlog must be an integer"},
+    {"fcgi: {\n\tbacklog = 1.5;\n};\n", 2, "fcgi.backlog must be an integer"},
+    {"fcgi: {\n\tbacklog = true;\n};\n", 2, "fcgi.backlog must be an integer"},
+    {"fcgi: {\n\tbacklog = [16];\n};\n", 2, "fcgi.backlog must be an integer"},
     {"order: {\n\tsizes = 3;\n};\n", 2,
         "order.sizes must be a list of strings"},
     {"order: {\n\tsizes = \"small\";\n};\n", 2,
@@ -346,14 +346,14 @@ static const struct file_error file_errors[] = {
         "cors.allow_credentials must be true or false"},
     {"cors: {\n\tallow_credentials = 1;\n};\n", 2,
         "cors.allow_credentials must be true or false"},
-    {"fcgi: {\n\tthreads = 0;\n};\n", 2,
-        "fcgi.threads must be between 1 and 1024"},
-    {"fcgi: {\n\tthreads = 1025;\n};\n", 2,
-        "fcgi.threads must be between 1 and 1024"},
-    {"fcgi: {\n\tthreads = -1;\n};\n", 2,
-        "fcgi.threads must be between 1 and 1024"},
-    {"fcgi: {\n\tthreads = 4294967312L;\n};\n", 2,
-        "fcgi.threads must be between 1 and 1024"},
+    {"fcgi: {\n\tbacklog = 0;\n};\n", 2,
+        "fcgi.backlog must be between 1 and 65535"},
+    {"fcgi: {\n\tbacklog = 65536;\n};\n", 2,
+        "fcgi.backlog must be between 1 and 65535"},
+    {"fcgi: {\n\tbacklog = -1;\n};\n", 2,
+        "fcgi.backlog must be between 1 and 65535"},
+    {"fcgi: {\n\tbacklog = 4294967312L;\n};\n", 2,
+        "fcgi.backlog must be between 1 and 65535"},
     {"stream: {\n\tduplicate_window_s = 60;\n};\n", 2,
         "stream.duplicate_window_s must be between 120 and 86400"},
     {"order: {\n\tmax_body = 100;\n};\n", 2,
@@ -445,12 +445,12 @@ START_TEST(test_env_overrides)
 	struct bb_conf c;
 
 	setenv("PADDOCK_NATS_URL", "nats://10.1.2.3:4333", 1);
-	setenv("PADDOCK_FCGI_THREADS", "8", 1);
+	setenv("PADDOCK_FCGI_CPU_AFFINITY", "true", 1);
 	setenv("PADDOCK_ORDER_SIZES", "a, b ,c", 1);
 	setenv("PADDOCK_CORS_ALLOW_CREDENTIALS", "true", 1);
 	load_ok(&c, NULL, 0);
 	ck_assert_str_eq(c.nats.url, "nats://10.1.2.3:4333");
-	ck_assert_int_eq(c.fcgi.threads, 8);
+	ck_assert_int_eq(c.fcgi.cpu_affinity, 1);
 	assert_strv(&c.order.sizes, sizes, 3);
 	ck_assert_int_eq(c.cors.allow_credentials, 1);
 	ck_assert_int_eq(c.fcgi.backlog, 1024);
@@ -466,16 +466,16 @@ START_TEST(test_env_wins_over_file)
 
 	path = write_conf("file.conf",
 	    "nats: { url = \"nats://file:4222\"; name = \"from-file\"; };\n"
-	    "fcgi: { threads = 4; backlog = 64; };\n"
+	    "fcgi: { cpu_affinity = true; backlog = 64; };\n"
 	    "order: { sizes = [\"s\", \"m\"]; };\n"
 	    "cors: { allow_credentials = true; };\n");
 	setenv("PADDOCK_NATS_URL", "nats://env:4222", 1);
-	setenv("PADDOCK_FCGI_THREADS", "32", 1);
+	setenv("PADDOCK_FCGI_CPU_AFFINITY", "false", 1);
 	setenv("PADDOCK_ORDER_SIZES", "xl", 1);
 	setenv("PADDOCK_CORS_ALLOW_CREDENTIALS", "false", 1);
 	load_ok(&c, path, 1);
 	ck_assert_str_eq(c.nats.url, "nats://env:4222");
-	ck_assert_int_eq(c.fcgi.threads, 32);
+	ck_assert_int_eq(c.fcgi.cpu_affinity, 0);
 	assert_strv(&c.order.sizes, sizes, 1);
 	ck_assert_int_eq(c.cors.allow_credentials, 0);
 	/* Keys without a variable keep the file's value. */
@@ -512,13 +512,13 @@ struct env_error {
 };
 
 static const struct env_error env_errors[] = {
-    {"PADDOCK_FCGI_THREADS", "abc", "'abc' is not an integer"},
-    {"PADDOCK_FCGI_THREADS", "", "is not an integer"},
-    {"PADDOCK_FCGI_THREADS", "12abc", "'12abc' is not an integer"},
-    {"PADDOCK_FCGI_THREADS", "1.5", "is not an integer"},
-    {"PADDOCK_FCGI_THREADS", "0", "fcgi.threads must be between 1 and 1024"},
-    {"PADDOCK_FCGI_THREADS", "4294967312",
-        "fcgi.threads must be between 1 and 1024"},
+    {"PADDOCK_FCGI_BACKLOG", "abc", "'abc' is not an integer"},
+    {"PADDOCK_FCGI_BACKLOG", "", "is not an integer"},
+    {"PADDOCK_FCGI_BACKLOG", "12abc", "'12abc' is not an integer"},
+    {"PADDOCK_FCGI_BACKLOG", "1.5", "is not an integer"},
+    {"PADDOCK_FCGI_BACKLOG", "0", "fcgi.backlog must be between 1 and 65535"},
+    {"PADDOCK_FCGI_BACKLOG", "4294967312",
+        "fcgi.backlog must be between 1 and 65535"},
     {"PADDOCK_NATS_ACK_TIMEOUT_MS", "99999999999999999999",
         "is not an integer"},
     {"PADDOCK_CORS_ALLOW_CREDENTIALS", "maybe", "'maybe' is not a boolean"},
@@ -617,7 +617,7 @@ START_TEST(test_print_file_reloads)
 	    "\tmax_age_s = 0; replicas = 5; };\n"
 	    "order: { sizes = [\"S\", \"M\", \"L\", \"XL\"]; max_body = 256; "
 	    "};\n"
-	    "fcgi: { threads = 1; backlog = 65535; };\n"
+	    "fcgi: { cpu_affinity = true; backlog = 65535; };\n"
 	    "cors: { allow_origins = [\"https://a.example\"];\n"
 	    "\tallow_methods = [\"POST\"]; allow_headers = [];\n"
 	    "\texpose_headers = [\"Location\", \"X-Request-Id\"];\n"
@@ -658,7 +658,7 @@ START_TEST(test_print_shape)
 	    strncmp(buf, "nats: {\n\turl = \"nats://127.0.0.1:4222\";\n", 40) ==
 	        0,
 	    "%s", buf);
-	ck_assert_ptr_nonnull(strstr(buf, "\tthreads = 16;\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\tbacklog = 1024;\n"));
 	ck_assert_ptr_nonnull(
 	    strstr(buf, "\tsizes = [\"small\", \"medium\", \"large\"];\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\tallow_origins = [];\n"));
