@@ -56,6 +56,8 @@ conn_new(struct app *app, int fd)
 	c->state = CONN_BEGIN;
 	c->keep = 0;
 	c->closing = 0;
+	c->peer_eof = 0;
+	c->in_off = 0;
 	c->in.len = c->params.len = c->body.len = c->out.len = 0;
 	c->resp.len = 0;
 	c->out_off = 0;
@@ -168,7 +170,8 @@ conn_end(struct conn *c, int protocol_status)
 	if (conn_record_out(c, FCGI_END_REQUEST, c->req_id, &end, sizeof end) ==
 	    -1)
 		return -1;
-	if (!c->keep)
+	/* Stopping: no next request on this connection. */
+	if (!c->keep || loop_stopping(c->app->loop))
 		c->closing = 1;
 	return 0;
 }
@@ -203,6 +206,11 @@ conn_pairs(const unsigned char *p, size_t len, struct buf *dec)
 		}
 		if (lens[0] > len - off || lens[1] > len - off - lens[0])
 			return -1;
+		if (memchr(p + off, '\0', lens[0] + lens[1]) != NULL) {
+			/* Stored NUL-terminated, it would shift the pairs. */
+			off += lens[0] + lens[1];
+			continue;
+		}
 		for (i = 0; i < 2; i++) {
 			memcpy(dec->p + dec->len, p + off, lens[i]);
 			dec->len += lens[i];
@@ -215,7 +223,7 @@ conn_pairs(const unsigned char *p, size_t len, struct buf *dec)
 
 /*
  * The next pair of dec after *off: its name, with its value in *value.
- * NULL at the end. A name or value holding a NUL ends early: harmless.
+ * NULL at the end. (conn_pairs() drops pairs that hold a NUL.)
  */
 static const char *
 conn_pair_next(const struct buf *dec, size_t *off, const char **value)
@@ -308,7 +316,7 @@ conn_begin(struct conn *c, unsigned id, const unsigned char *p, size_t len)
 {
 	const FCGI_BeginRequestBody *b = (const void *)p;
 	unsigned saved = c->req_id;
-	int rc;
+	int rc, closing = c->closing;
 
 	if (len < sizeof *b)
 		return -1;
@@ -317,7 +325,7 @@ conn_begin(struct conn *c, unsigned id, const unsigned char *p, size_t len)
 		c->req_id = id;
 		rc = conn_end(c, FCGI_CANT_MPX_CONN);
 		c->req_id = saved;
-		c->closing = 0;
+		c->closing = closing;
 		return rc;
 	}
 	c->req_id = id;
@@ -405,38 +413,48 @@ conn_record(
 	}
 }
 
+/* 1 when a whole record waits in the input. */
+static int
+conn_has_record(const struct conn *c)
+{
+	const unsigned char *h = (const unsigned char *)c->in.p + c->in_off;
+	size_t left = c->in.len - c->in_off;
+
+	return left >= FCGI_HEADER_LEN &&
+	       left >= FCGI_HEADER_LEN + ((size_t)h[4] << 8 | h[5]) + h[6];
+}
+
 /*
- * Parse the whole records read so far, while the connection is reading a
- * request. Then write what they produced.
+ * Act on the whole records read so far, while the connection reads a
+ * request, and write what they produced; with FCGI_KEEP_CONN, go on with
+ * the next request if it is there already. Consumed input is only
+ * skipped here (c->in_off); conn_input() moves the rest down, once.
  */
 static int
 conn_parse(struct conn *c)
 {
 	const unsigned char *h;
-	size_t off = 0, clen, total;
-	int rc = 0;
+	size_t clen;
 
-	while (c->in.len - off >= FCGI_HEADER_LEN && c->state <= CONN_STDIN &&
-	       !c->closing) {
-		h = (const unsigned char *)c->in.p + off;
-		if (h[0] != FCGI_VERSION_1)
+	for (;;) {
+		while (c->state <= CONN_STDIN && !c->closing &&
+		       conn_has_record(c)) {
+			h = (const unsigned char *)c->in.p + c->in_off;
+			if (h[0] != FCGI_VERSION_1)
+				return -1;
+			clen = (size_t)h[4] << 8 | h[5];
+			c->in_off += FCGI_HEADER_LEN + clen + h[6];
+			if (conn_record(c, h[1], (unsigned)h[2] << 8 | h[3],
+			        h + FCGI_HEADER_LEN, clen) == -1)
+				return -1;
+		}
+		if (c->state == CONN_ACK)
+			return 0;
+		if (conn_output(c) == -1)
 			return -1;
-		clen = (size_t)h[4] << 8 | h[5];
-		total = FCGI_HEADER_LEN + clen + h[6];
-		if (c->in.len - off < total)
-			break;
-		off += total;
-		if ((rc = conn_record(c, h[1], (unsigned)h[2] << 8 | h[3],
-		         h + FCGI_HEADER_LEN, clen)) == -1)
-			return -1;
+		if (c->state != CONN_BEGIN || c->closing || !conn_has_record(c))
+			return 0;
 	}
-	if (off > 0) {
-		memmove(c->in.p, c->in.p + off, c->in.len - off);
-		c->in.len -= off;
-	}
-	if (c->state == CONN_ACK)
-		return 0;
-	return conn_output(c);
 }
 
 /*
@@ -451,6 +469,11 @@ conn_input(struct conn *c)
 	size_t room;
 	int rc;
 
+	if (c->in_off > 0) {
+		memmove(c->in.p, c->in.p + c->in_off, c->in.len - c->in_off);
+		c->in.len -= c->in_off;
+		c->in_off = 0;
+	}
 	for (;;) {
 		if (buf_reserve(&c->in, CONN_READ_MIN) == -1)
 			return -1;
@@ -463,11 +486,9 @@ conn_input(struct conn *c)
 		if (n == -1)
 			return -1;
 		if (n == 0) {
-			/*
-			 * The web server closed its side: answer what came
-			 * whole before that, then close.
-			 */
-			c->closing = 1;
+			/* The web server closed its side: answer what
+			 * came whole before that, then close. */
+			c->peer_eof = 1;
 			break;
 		}
 		c->in.len += (size_t)n;
@@ -475,12 +496,12 @@ conn_input(struct conn *c)
 			break;
 	}
 	rc = conn_parse(c);
-	if (rc == 0 && c->closing && c->state <= CONN_STDIN)
-		return -1; /* ended in the middle of a request */
+	if (rc == 0 && c->peer_eof && c->state <= CONN_STDIN)
+		return -1; /* no more input can come */
 	return rc;
 }
 
-/* The request has its answer in c->resp: send it and end the request. */
+/* The request has its answer in c->resp: queue it and end the request. */
 int
 conn_answered(struct conn *c)
 {
@@ -495,8 +516,9 @@ conn_answered(struct conn *c)
 
 /*
  * Write what is due. Once all is written: close when the request ended
- * without FCGI_KEEP_CONN, else read the next request. The loop watches
- * for whatever the connection waits for.
+ * without FCGI_KEEP_CONN (or the web server closed its side), else wait
+ * for the next request. The loop watches for whatever the connection
+ * waits for.
  */
 int
 conn_output(struct conn *c)
@@ -519,18 +541,30 @@ conn_output(struct conn *c)
 	c->out.len = c->out_off = 0;
 	if (c->closing)
 		return -1;
-	if (c->state == CONN_WRITE) {
+	if (c->state == CONN_WRITE)
 		c->state = CONN_BEGIN;
-		if (c->in.len >= FCGI_HEADER_LEN)
-			return conn_parse(c);
-	}
+	if (c->peer_eof && c->state == CONN_BEGIN && !conn_has_record(c))
+		return -1;
 	loop_watch(c->app->loop, c, EPOLLIN);
 	return 0;
+}
+
+/*
+ * Go on after the loop wrote (EPOLLOUT) or answered an order: finish the
+ * output, then any request already read.
+ */
+int
+conn_resume(struct conn *c)
+{
+	if (conn_output(c) == -1)
+		return -1;
+	return conn_parse(c);
 }
 
 /* Nothing in hand: no request begun, nothing to write. */
 int
 conn_idle(const struct conn *c)
 {
-	return c->state == CONN_BEGIN && c->in.len == 0 && c->out.len == 0;
+	return c->state == CONN_BEGIN && c->in.len == c->in_off &&
+	       c->out.len == 0;
 }

@@ -158,8 +158,8 @@ uint64_t
 loop_await_ack(struct loop *l, struct conn *c)
 {
 	c->token = ++l->next_token;
-	c->epoch = l->epoch;
-	c->deadline_ms = ids_now_ms() + l->app->conf.nats.ack_timeout_ms;
+	c->epoch = bus_loop_epoch(l->app->bus);
+	c->deadline_ms = ids_mono_ms() + l->app->conf.nats.ack_timeout_ms;
 	return c->token;
 }
 
@@ -185,7 +185,7 @@ loop_close(struct loop *l, struct conn *c)
 static void
 loop_after(struct loop *l, struct conn *c, struct conn_list *was, int rc)
 {
-	int64_t now = ids_now_ms();
+	int64_t now = ids_mono_ms();
 
 	if (rc == -1) {
 		TAILQ_REMOVE(was, c, entry);
@@ -207,6 +207,9 @@ loop_accept(struct loop *l)
 	struct conn *c;
 	int i, fd;
 
+	if (l->stopping)
+		return; /* the listener's event came in the batch of the signal
+		         */
 	for (i = 0; i < LOOP_ACCEPT_MAX; i++) {
 		fd = accept4(
 		    l->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -219,7 +222,7 @@ loop_accept(struct loop *l)
 				    l->epfd, EPOLL_CTL_DEL, l->listen_fd, NULL);
 				l->listening = 0;
 				l->accept_resume_ms =
-				    ids_now_ms() + LOOP_ACCEPT_PAUSE_MS;
+				    ids_mono_ms() + LOOP_ACCEPT_PAUSE_MS;
 			}
 			/* EAGAIN: a sibling took it; others: the peer left */
 			if (errno != ECONNABORTED && errno != EPROTO)
@@ -246,7 +249,7 @@ loop_conn_event(struct loop *l, struct conn *c, uint32_t events)
 	if (c->state == CONN_ACK)
 		return; /* not watched; a stale event */
 	if (c->state == CONN_WRITE && (events & EPOLLOUT))
-		rc = conn_output(c);
+		rc = conn_resume(c);
 	else
 		rc = conn_input(c);
 	loop_after(l, c, was, rc);
@@ -262,7 +265,7 @@ loop_answer(struct loop *l, struct conn *c, enum bb_status st, const char *why)
 	c->state = CONN_WRITE; /* leaves the ack list in loop_after() */
 	rc = conn_answered(c);
 	if (rc == 0)
-		rc = conn_output(c);
+		rc = conn_resume(c);
 	loop_after(l, c, &l->ack, rc);
 }
 
@@ -337,31 +340,59 @@ loop_timeout(struct loop *l, int64_t now)
 		next = c->deadline_ms;
 	if ((c = TAILQ_FIRST(&l->io)) != NULL && c->deadline_ms < next)
 		next = c->deadline_ms;
-	if (!l->listening && l->accept_resume_ms < next)
+	if (!l->listening && !l->stopping && l->accept_resume_ms < next)
 		next = l->accept_resume_ms;
+	if (l->stopping && l->stop_by_ms < next)
+		next = l->stop_by_ms;
 	return next > now ? (int)(next - now) : 0;
 }
 
-/* SIGTERM or SIGINT: stop accepting and close what has no request. */
+/* 1 once SIGTERM or SIGINT came: no connection takes another request. */
+int
+loop_stopping(const struct loop *l)
+{
+	return l->stopping;
+}
+
+/* Wake the loop from another thread (ready.c, when it has finished). */
+void
+loop_wake(struct loop *l)
+{
+	uint64_t one = 1;
+
+	if (write(l->wake_fd, &one, sizeof one) == -1)
+		(void)0; /* the counter is already non-zero: awake anyway */
+}
+
+/* Close the connections that have nothing in hand, once stopping. */
 static void
-loop_stop(struct loop *l, int sig)
+loop_close_idle(struct loop *l)
 {
 	struct conn *c, *next;
 
-	if (l->stopping)
-		return;
-	log_info("signal %d: finishing requests in flight", sig);
-	l->stopping = 1;
-	l->stop_by_ms = ids_now_ms() + l->app->conf.nats.ack_timeout_ms + 2000;
-	if (l->listening)
-		epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->listen_fd, NULL);
-	l->listening = 0;
-	ready_request_stop(l->app->ready);
 	TAILQ_FOREACH_SAFE(c, &l->io, entry, next)
 	{
 		if (conn_idle(c))
 			loop_close(l, c);
 	}
+}
+
+/*
+ * SIGTERM or SIGINT: stop accepting. Connections close once idle, after
+ * this pass (events for them may still be in its batch).
+ */
+static void
+loop_stop(struct loop *l, int sig)
+{
+	if (l->stopping)
+		return;
+	log_info("signal %d: finishing requests in flight", sig);
+	l->stopping = 1;
+	l->stop_by_ms = ids_mono_ms() + l->app->conf.nats.ack_timeout_ms + 2000;
+	if (l->listening)
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->listen_fd, NULL);
+	l->listening = 0;
+	ready_request_stop(l->app->ready);
 }
 
 static void
@@ -399,7 +430,7 @@ void
 loop_run(struct loop *l)
 {
 	struct epoll_event evs[LOOP_EVENTS];
-	int64_t now = ids_now_ms();
+	int64_t now = ids_mono_ms();
 	struct conn *c;
 	int i, n;
 
@@ -413,9 +444,11 @@ loop_run(struct loop *l)
 			loop_event(l, &evs[i]);
 		bus_loop_acks(l->app->bus, loop_on_ack, l);
 		loop_check_epoch(l);
-		now = ids_now_ms();
+		now = ids_mono_ms();
 		loop_expire(l, now);
 		log_flush();
+		if (l->stopping)
+			loop_close_idle(l);
 		if (l->stopping &&
 		    ((l->nconns == 0 && ready_stopped(l->app->ready)) ||
 		        now >= l->stop_by_ms))

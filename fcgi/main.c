@@ -201,6 +201,7 @@ main(int argc, char **argv)
 	log_buffered(0);
 
 	ready_free(app.ready);
+	bus_loop_flush(app.bus); /* what the last pass left, before closing */
 	bus_close(app.bus);
 	loop_free(loop);
 	if (sock != NULL)

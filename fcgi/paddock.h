@@ -92,10 +92,12 @@ struct conn {
 	int watched; /* registered on the loop's epoll */
 	enum conn_state state;
 	unsigned req_id;
-	int keep;    /* FCGI_KEEP_CONN: the web server reuses the connection */
-	int closing; /* close once the output is written */
+	int keep;     /* FCGI_KEEP_CONN: the web server reuses the connection */
+	int closing;  /* close once the output is written */
+	int peer_eof; /* the web server closed its side */
 
-	struct buf in; /* records read, not yet parsed */
+	struct buf in; /* records read; those before in_off are done */
+	size_t in_off;
 	struct buf params;
 	struct buf body;
 	struct buf out; /* records to write */
@@ -117,6 +119,7 @@ void conn_free_spares(void);
 int conn_input(struct conn *);
 int conn_output(struct conn *);
 int conn_answered(struct conn *);
+int conn_resume(struct conn *);
 int conn_idle(const struct conn *);
 const char *conn_param(const struct conn *, const char *);
 void conn_stdout(struct conn *, const char *, size_t);
@@ -128,6 +131,8 @@ void loop_run(struct loop *);
 void loop_free(struct loop *);
 uint64_t loop_await_ack(struct loop *, struct conn *);
 void loop_watch(struct loop *, struct conn *, uint32_t);
+int loop_stopping(const struct loop *);
+void loop_wake(struct loop *);
 
 /* ready.c: the stream check, on its own thread */
 int ready_start(struct app *);

@@ -55,6 +55,7 @@ ready_main(void *arg)
 	}
 	pthread_mutex_unlock(&r->mu);
 	atomic_store(&r->finished, 1);
+	loop_wake(r->app->loop); /* it may wait for this to exit */
 	return NULL;
 }
 

@@ -184,6 +184,7 @@ void daemon_signals(sigset_t *);
 #define IDS_TIME_LEN 24 /* 2026-11-23T11:20:03.123Z */
 
 int64_t ids_now_ms(void);
+int64_t ids_mono_ms(void);
 enum bb_status ids_uuid7(char[IDS_UUID_LEN + 1], int64_t);
 void ids_rfc3339_ms(char[IDS_TIME_LEN + 1], int64_t);
 int ids_uuid_valid(const char *);

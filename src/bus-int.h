@@ -22,7 +22,7 @@ int bus_open_with(struct bus **, const struct bb_conf *, bus_event_cb,
 struct bus_loop *bus_loop_of(struct bus *);
 natsStatus bus_loop_options(natsOptions *, struct bus_loop *);
 natsStatus bus_loop_subscribe(natsConnection *, struct bus_loop *);
-void bus_loop_disconnected(struct bus_loop *);
+int bus_loop_usable(struct bus_loop *);
 void bus_loop_release(struct bus_loop *);
 void bus_loop_free(struct bus_loop *);
 

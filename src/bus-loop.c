@@ -28,8 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <nats/nats.h>
@@ -53,7 +51,9 @@ struct bus_loop {
 
 	pthread_mutex_t mu; /* nats.c calls back from any of its threads */
 	int fd;             /* the attached socket, -1 when none */
-	int want_read, want_write, registered;
+	int want_read, want_write;
+	uint32_t events;   /* as registered on epfd; 0: not registered */
+	atomic_int usable; /* attached: nats.c's lock is not held for long */
 
 	pthread_t thread; /* the loop's */
 	int write_due;    /* the loop writes at the end of its pass */
@@ -79,16 +79,17 @@ bus_loop_apply(struct bus_loop *bl)
 		return NATS_OK;
 	ev.events = (bl->want_read ? EPOLLIN : 0) |
 	            (bl->want_write && !bl->write_due ? EPOLLOUT : 0);
+	if (ev.events == bl->events)
+		return NATS_OK;
 	if (ev.events == 0) {
-		if (bl->registered)
-			(void)epoll_ctl(bl->epfd, EPOLL_CTL_DEL, bl->fd, NULL);
-		bl->registered = 0;
+		(void)epoll_ctl(bl->epfd, EPOLL_CTL_DEL, bl->fd, NULL);
+		bl->events = 0;
 		return NATS_OK;
 	}
-	op = bl->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	op = bl->events != 0 ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 	if (epoll_ctl(bl->epfd, op, bl->fd, &ev) == -1)
 		return NATS_SYS_ERROR;
-	bl->registered = 1;
+	bl->events = ev.events;
 	return NATS_OK;
 }
 
@@ -103,21 +104,39 @@ bus_loop_attach(void **data, void *loop, natsConnection *nc, natsSock fd)
 	pthread_mutex_lock(&bl->mu);
 	/* A reconnect: nats.c closed the old socket, and epoll forgot it. */
 	bl->fd = (int)fd;
-	bl->registered = 0;
+	bl->events = 0;
 	bl->want_read = 1;
 	bl->want_write = 0;
 	s = bus_loop_apply(bl);
 	pthread_mutex_unlock(&bl->mu);
 	*data = bl;
+	/* Called once the handshake is done: publishing may go on. */
+	atomic_store(&bl->usable, s == NATS_OK);
 	return s;
 }
 
+/*
+ * nats.c stops reading only when the connection is lost (or closed), just
+ * before it closes the socket; any reconnect comes after. So this is where
+ * every acknowledgement still due is known lost: a new epoch, and the loop
+ * woken to fail them. And from here until the next attach, nats.c's
+ * reconnect thread may hold the connection's lock for as long as a
+ * connect takes: the loop must not touch the connection.
+ */
 static natsStatus
 bus_loop_read(void *data, bool add)
 {
 	struct bus_loop *bl = data;
+	uint64_t one = 1;
 	natsStatus s;
 
+	if (!add) {
+		atomic_store(&bl->usable, 0);
+		atomic_fetch_add(&bl->epoch, 1);
+		if (bl->wake_fd != -1 &&
+		    write(bl->wake_fd, &one, sizeof one) == -1)
+			(void)0; /* the counter is non-zero: awake anyway */
+	}
 	pthread_mutex_lock(&bl->mu);
 	bl->want_read = add;
 	s = bus_loop_apply(bl);
@@ -154,6 +173,7 @@ bus_loop_detach(void *data)
 {
 	struct bus_loop *bl = data;
 
+	atomic_store(&bl->usable, 0);
 	pthread_mutex_lock(&bl->mu);
 	bl->want_read = bl->want_write = 0;
 	(void)bus_loop_apply(bl);
@@ -179,18 +199,11 @@ bus_loop_options(natsOptions *o, struct bus_loop *bl)
 	return s;
 }
 
-/*
- * For bus.c, on a nats.c thread: the connection is lost, and with it
- * every acknowledgement still due. Tell the loop.
- */
-void
-bus_loop_disconnected(struct bus_loop *bl)
+/* 1 when the loop may use the connection: see bus_loop_read(). */
+int
+bus_loop_usable(struct bus_loop *bl)
 {
-	uint64_t one = 1;
-
-	atomic_fetch_add(&bl->epoch, 1);
-	if (bl->wake_fd != -1 && write(bl->wake_fd, &one, sizeof one) == -1)
-		(void)0; /* the counter is already non-zero: awake anyway */
+	return atomic_load(&bl->usable);
 }
 
 /* For bus.c: subscribe to this process's inbox, after the connect. */
@@ -211,40 +224,6 @@ bus_loop_subscribe(natsConnection *nc, struct bus_loop *bl)
 	/* Acknowledgements are never dropped for being many. */
 	if (s == NATS_OK)
 		s = natsSubscription_SetPendingLimits(bl->inbox, -1, -1);
-	return s;
-}
-
-/* Start nats.c's own threads from a thread at the lowest priority. */
-static void *
-bus_loop_lib_open(void *arg)
-{
-	natsStatus *s = arg;
-
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19) == -1)
-		(void)0; /* then at the normal priority: slower, not wrong */
-	*s = nats_Open(0);
-	return NULL;
-}
-
-/*
- * nats.c frees every message on its garbage collector's thread and wakes
- * it for each one (natsMsg_Destroy()). At the same priority as the loop,
- * on the same CPU, each wake-up preempted the loop: two context switches
- * per message. Started at nice 19 (threads inherit it), its wake-ups wait
- * for a gap and it frees many messages at once. Its other threads (timers
- * for pings, connection callbacks) do little and may wait too. Only the
- * first nats_Open() of a process starts them; bus_open_with()'s is then
- * a no-op.
- */
-static natsStatus
-bus_loop_lib(void)
-{
-	natsStatus s = NATS_ERR;
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, bus_loop_lib_open, &s) != 0)
-		return nats_Open(0);
-	pthread_join(t, NULL);
 	return s;
 }
 
@@ -272,18 +251,8 @@ bus_open_loop(struct bus **out, const struct bb_conf *conf, bus_event_cb event,
 	bl->fd = -1;
 	bl->thread = pthread_self();
 	pthread_mutex_init(&bl->mu, NULL);
-	if (bus_loop_lib() != NATS_OK) {
-		*cause = strdup("nats.c failed to start");
-		pthread_mutex_destroy(&bl->mu);
-		free(bl);
-		return -1;
-	}
-	if (bus_open_with(out, conf, event, bl, cause) == -1) {
-		pthread_mutex_destroy(&bl->mu);
-		free(bl);
-		return -1;
-	}
-	return 0;
+	/* bus_open_with() owns bl from here on, and frees it on failure. */
+	return bus_open_with(out, conf, event, bl, cause);
 }
 
 static void
@@ -342,7 +311,7 @@ bus_loop_flush(struct bus *b)
 	pthread_mutex_lock(&bl->mu);
 	due = bl->write_due;
 	pthread_mutex_unlock(&bl->mu);
-	if (due)
+	if (due && atomic_load(&bl->usable))
 		natsConnection_ProcessWriteEvent(bus_conn(b));
 	pthread_mutex_lock(&bl->mu);
 	if (bl->write_due) {
@@ -352,7 +321,7 @@ bus_loop_flush(struct bus *b)
 	}
 	pthread_mutex_unlock(&bl->mu);
 	if (bl->nspent > 0 &&
-	    ids_now_ms() - bl->spent_since_ms >= BUS_LOOP_SPENT_MS)
+	    ids_mono_ms() - bl->spent_since_ms >= BUS_LOOP_SPENT_MS)
 		bus_loop_destroy_spent(bl);
 }
 
@@ -372,7 +341,7 @@ bus_loop_spend(struct bus_loop *bl, natsMsg *m)
 	if (bl->nspent == BUS_LOOP_SPENT_MAX)
 		bus_loop_destroy_spent(bl);
 	if (bl->nspent == 0)
-		bl->spent_since_ms = ids_now_ms();
+		bl->spent_since_ms = ids_mono_ms();
 	bl->spent[bl->nspent++] = m;
 }
 
@@ -391,7 +360,8 @@ bus_loop_publish(struct bus *b, const char *subject, const char *msg_id,
 	char reply[96];
 	natsStatus s;
 
-	if (natsConnection_Status(bus_conn(b)) != NATS_CONN_STATUS_CONNECTED) {
+	if (!atomic_load(&bl->usable) ||
+	    natsConnection_Status(bus_conn(b)) != NATS_CONN_STATUS_CONNECTED) {
 		bb_err_set(e, "order service unavailable: not connected to "
 		              "NATS; nothing was stored");
 		return BB_EUNAVAIL;

@@ -112,11 +112,7 @@ bus_on_connected(natsConnection *nc, void *closure)
 static void
 bus_on_disconnected(natsConnection *nc, void *closure)
 {
-	struct bus *b = closure;
-
-	if (b->loop != NULL)
-		bus_loop_disconnected(b->loop);
-	bus_emit(b, "nats: disconnected; reconnecting in the background");
+	bus_emit(closure, "nats: disconnected; reconnecting in the background");
 }
 
 static void
@@ -498,6 +494,12 @@ bus_state(struct bus *b, char *why, size_t len)
 	char url[256] = "";
 	const char *last = NULL;
 
+	/* A loop must not wait for the lock a reconnect holds: bus-loop.c. */
+	if (b->loop != NULL && !bus_loop_usable(b->loop)) {
+		snprintf(why, len, "not connected to %s; reconnecting",
+		    b->conf->nats.url);
+		return BUS_RECONNECTING;
+	}
 	switch (natsConnection_Status(b->nc)) {
 	case NATS_CONN_STATUS_CONNECTED:
 		natsConnection_GetConnectedUrl(b->nc, url, sizeof url);

@@ -30,6 +30,16 @@ ids_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A monotonic clock in milliseconds, for deadlines: steps do not move it. */
+int64_t
+ids_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static enum bb_status
 ids_random(unsigned char *out, size_t len)
 {

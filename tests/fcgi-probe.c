@@ -2,8 +2,9 @@
  * fcgi-probe.c: a FastCGI 1.0 client for the end-to-end tests. It speaks to
  * paddock-fcgi's socket record by record, to send what a web server sends
  * only by chance: bytes one at a time, records of odd sizes or padded,
- * a second request on a busy connection, an abort, a wrong role or version.
- * One scenario per run. It prints one line per thing it saw and leaves the
+ * a second request on a busy connection, an abort, a wrong role or version,
+ * a half-closed connection, a stop signal with requests in hand. One
+ * scenario per run. It prints one line per thing it saw and leaves the
  * judging to tests/e2e/fcgi-protocol.sh:
  *
  *   status 200                an answer's HTTP status
@@ -16,8 +17,16 @@
  *   open | closed | reset     the connection afterwards: no news for a
  *                             while, an orderly end, or a reset
  *   many sent N ok M          M of N connections answered 200 and closed
+ *   sent N                    a request of N bytes went out (half-close)
+ *   conn N closed | reset     after a stop, connection N ended without an
+ *   conn N status S STATE     answer, or answered S whole, then STATE
+ *   after MS                  the answer above came MS ms after the write
+ *   sigterm NS                SIGTERM sent at NS (CLOCK_REALTIME, in ns:
+ *                             date +%s%N), to time the responder's exit
  *
  * Usage: fcgi-probe SOCKET SCENARIO [ARG]; `fcgi-probe` alone lists them.
+ * The stop-* scenarios send SIGTERM to the responder whose PID is ARG;
+ * half-close stops it (SIGSTOP, SIGCONT) while it sends, given its PID.
  * Exit status: 0 when the responder kept to the protocol, whatever it
  * answered; 1 on a surprise (a malformed or unexpected record, bytes where
  * none belong, a timeout), with the reason on stderr; 2 usage.
@@ -27,7 +36,9 @@
 #include <errno.h>
 #include <fastcgi.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +52,17 @@
 /* Quiet this long: the responder kept the connection and said nothing. */
 #define PROBE_OPEN_MS 200
 #define PROBE_MANY    500
+/*
+ * A connection the responder is done with closes at once; far below the
+ * stop's own deadline (nats.ack_timeout_ms + 2 s), which would close it
+ * anyway.
+ */
+#define PROBE_CLOSE_MS 1000
+/* After SIGTERM: long enough for the responder to close what is idle. */
+#define PROBE_STOP_PAUSE_US 100000
+#define PROBE_STOP_CONNS    3
+/* The first read of a fresh connection: CONN_READ_MIN in fcgi/conn.c. */
+#define PROBE_FIRST_READ 16384
 
 /*
  * nats.c's habit: a step runs only while every step before it returned 0,
@@ -74,6 +96,7 @@ struct req {
 	int no_length;        /* no CONTENT_LENGTH, as for a chunked upload */
 	const size_t *chunks; /* record sizes, 0-ended, cycled; NULL: largest */
 	int pad;              /* padding of each record; -1: varying */
+	const struct obuf *lead;  /* name-value pairs before the usual ones */
 	const struct obuf *extra; /* more name-value pairs, encoded */
 };
 
@@ -197,13 +220,21 @@ pair_length(struct obuf *b, size_t n)
 	ob_add(b, l, 4);
 }
 
+/* A pair whose name or value may hold a NUL. */
+static void
+pair_n(
+    struct obuf *b, const char *name, size_t nl, const char *value, size_t vl)
+{
+	pair_length(b, nl);
+	pair_length(b, vl);
+	ob_add(b, name, nl);
+	ob_add(b, value, vl);
+}
+
 static void
 pair(struct obuf *b, const char *name, const char *value)
 {
-	pair_length(b, strlen(name));
-	pair_length(b, strlen(value));
-	ob_add(b, name, strlen(name));
-	ob_add(b, value, strlen(value));
+	pair_n(b, name, strlen(name), value, strlen(value));
 }
 
 /* Padding of the k-th record of r: fixed, or cycling through odd ones. */
@@ -258,6 +289,8 @@ req_params(struct obuf *b, const struct req *r)
 
 	if (r->body != NULL && !r->no_length)
 		snprintf(len, sizeof len, "%zu", r->body_len);
+	if (r->lead != NULL)
+		ob_add(&p, r->lead->p, r->lead->len);
 	pair(&p, "QUERY_STRING", "");
 	pair(&p, "REQUEST_METHOD", r->method);
 	pair(&p, "CONTENT_TYPE", r->body != NULL ? "application/json" : "");
@@ -357,8 +390,9 @@ dial(void)
 	return fd;
 }
 
+/* Send it all; -1 with errno set, and nothing printed. */
 static int
-send_all(int fd, const void *data, size_t n)
+send_raw(int fd, const void *data, size_t n)
 {
 	const unsigned char *p = data;
 	ssize_t w;
@@ -368,10 +402,18 @@ send_all(int fd, const void *data, size_t n)
 		if (w == -1 && errno == EINTR)
 			continue;
 		if (w == -1)
-			return fail("send: %s", strerror(errno));
+			return -1;
 		p += w;
 		n -= (size_t)w;
 	}
+	return 0;
+}
+
+static int
+send_all(int fd, const void *data, size_t n)
+{
+	if (send_raw(fd, data, n) == -1)
+		return fail("send: %s", strerror(errno));
 	return 0;
 }
 
@@ -1158,6 +1200,368 @@ sc_many(const char *arg)
 	return sent == n && ok == n ? 0 : fail("%d of %d answered", ok, n);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* arg as a PID; 0 when there is none and optional is set; -1 if bad. */
+static pid_t
+arg_pid(const char *arg, int optional)
+{
+	char *end;
+	long pid;
+
+	if (arg == NULL && optional)
+		return 0;
+	pid = arg != NULL ? strtol(arg, &end, 10) : 0;
+	if (arg == NULL || *end != '\0' || pid <= 1)
+		return fail("needs the responder's PID, not %s",
+		    arg != NULL ? arg : "nothing");
+	return (pid_t)pid;
+}
+
+/* SIGTERM to the PID in arg, and when (the script times the exit). */
+static int
+stop_pid(const char *arg)
+{
+	struct timespec ts;
+	pid_t pid;
+
+	if ((pid = arg_pid(arg, 0)) == -1)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (kill(pid, SIGTERM) == -1)
+		return fail("kill %ld: %s", (long)pid, strerror(errno));
+	printf("sigterm %lld%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
+	return 0;
+}
+
+/*
+ * SIGSTOP pid and wait until it has stopped (kill(2) returns before):
+ * what is sent to it meanwhile is all there when it reads again.
+ */
+static int
+freeze(pid_t pid)
+{
+	char path[64], stat[512], *p;
+	FILE *f;
+	size_t n;
+	int i;
+
+	if (kill(pid, SIGSTOP) == -1)
+		return fail("kill %ld: %s", (long)pid, strerror(errno));
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	for (i = 0; i < 1000; i++) {
+		if ((f = fopen(path, "r")) == NULL)
+			break;
+		n = fread(stat, 1, sizeof stat - 1, f);
+		fclose(f);
+		stat[n] = '\0';
+		/* "pid (comm) S ...": comm may hold anything, ')' too. */
+		if ((p = strrchr(stat, ')')) != NULL &&
+		    strncmp(p, ") T", 3) == 0)
+			return 0;
+		nap_us(1000);
+	}
+	kill(pid, SIGCONT);
+	return fail("pid %ld did not stop", (long)pid);
+}
+
+/*
+ * GET /health/live with FCGI_KEEP_CONN, padded with one more parameter to
+ * size bytes in all, into b. Returns -1 when no padding gets there.
+ */
+static int
+half_close_request(struct obuf *b, size_t size)
+{
+	static const char name[] = "HTTP_X_PAD";
+	struct req r = req_get(1, 1, "/health/live");
+	struct obuf pad = {0};
+	size_t base, fixed, vl = 0;
+	char *value;
+
+	req_build(b, &r);
+	base = b->len;
+	b->len = 0;
+	/* The pair: its two lengths (1 or 4 bytes each), name and value. */
+	fixed = base + 1 + (sizeof name - 1);
+	if (size >= fixed + 1 && size - fixed - 1 < 128)
+		vl = size - fixed - 1;
+	else if (size >= fixed + 4 + 128)
+		vl = size - fixed - 4;
+	else
+		return fail("no request of exactly %zu bytes", size);
+	value = repeat('p', vl);
+	pair(&pad, name, value);
+	r.extra = &pad;
+	req_build(b, &r);
+	free(value);
+	ob_free(&pad);
+	if (b->len != size)
+		return fail("a request of %zu bytes, not %zu", b->len, size);
+	return 0;
+}
+
+/*
+ * A whole request of size bytes, then at once shutdown(SHUT_WR): the
+ * responder must answer it, then close. With pid (> 0) frozen meanwhile,
+ * the request and the end of the input are both there when it reads.
+ * With FCGI_KEEP_CONN, so that the close can only come from that end.
+ */
+static int
+half_close_one(pid_t pid, size_t size)
+{
+	struct obuf b = {0};
+	int fd, rc = 0;
+
+	if (half_close_request(&b, size) == -1)
+		return -1;
+	if (pid > 0 && freeze(pid) == -1) {
+		ob_free(&b);
+		return -1;
+	}
+	/* A stopped responder still takes the connection: the backlog. */
+	if ((fd = dial()) == -1)
+		rc = -1;
+	IFOK(rc, send_all(fd, b.p, b.len));
+	if (rc == 0 && shutdown(fd, SHUT_WR) == -1)
+		rc = fail("shutdown: %s", strerror(errno));
+	if (pid > 0 && kill(pid, SIGCONT) == -1 && rc == 0)
+		rc = fail("kill %ld: %s", (long)pid, strerror(errno));
+	if (rc == 0)
+		printf("sent %zu\n", b.len);
+	IFOK(rc, show_answer(fd, 1));
+	IFOK(rc, show_state(fd, PROBE_TIMEOUT_MS));
+	ob_free(&b);
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+/*
+ * A request of PROBE_FIRST_READ bytes: it fills the responder's first read
+ * exactly, so the read after it, in the same pass, meets the end of the
+ * input (given the responder's PID in arg, frozen while it is sent). Then
+ * a short one, read whole in one read.
+ */
+static int
+sc_half_close(const char *arg)
+{
+	pid_t pid;
+	int rc = 0;
+
+	if ((pid = arg_pid(arg, 1)) == -1)
+		return -1;
+	IFOK(rc, half_close_one(pid, PROBE_FIRST_READ));
+	IFOK(rc, half_close_one(pid, 400));
+	return rc;
+}
+
+/*
+ * Pairs holding a NUL before the variables the routing reads: one in a
+ * value, then (next request) one in a name. Each must be dropped whole:
+ * kept NUL-terminated, it would count as two strings and shift every
+ * pair after it, REQUEST_URI's name becoming a value.
+ */
+static int
+sc_nul_param(const char *arg)
+{
+	struct req value = req_get(1, 1, "/health/live");
+	struct req name = req_get(2, 0, "/health/live");
+	struct obuf lv = {0}, ln = {0};
+	int fd, rc = 0;
+
+	if ((fd = dial()) == -1)
+		return -1;
+	pair_n(&lv, "HTTP_X_NUL", 10, "a\0b", 3);
+	pair_n(&ln, "HTTP_X\0NUL", 10, "b", 1);
+	value.lead = &lv;
+	name.lead = &ln;
+	IFOK(rc, exchange(fd, &value));
+	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
+	IFOK(rc, exchange(fd, &name));
+	IFOK(rc, show_state(fd, PROBE_TIMEOUT_MS));
+	ob_free(&lv);
+	ob_free(&ln);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Request r on connection n, after the stop. The responder may have closed
+ * the connection already: the send then fails, which the reading says.
+ */
+static int
+stop_send(int fd, unsigned n, const struct req *r)
+{
+	struct obuf b = {0};
+	int rc = 0;
+
+	req_build(&b, r);
+	if (send_raw(fd, b.p, b.len) == -1 && errno != EPIPE &&
+	    errno != ECONNRESET)
+		rc = fail("conn %u: send: %s", n, strerror(errno));
+	ob_free(&b);
+	return rc;
+}
+
+/*
+ * What became of request r on connection n, in one line: the connection
+ * ended without an answer ("closed", or "reset": closed with the request
+ * unread), or the answer came whole, then the close. A part of an answer,
+ * or silence, is a surprise.
+ */
+static int
+stop_read(int fd, unsigned n, const struct req *r)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	struct answer a;
+	char c;
+	ssize_t k;
+	int rc;
+
+	if (poll(&pfd, 1, PROBE_TIMEOUT_MS) != 1)
+		return fail("conn %u: neither an answer nor a close", n);
+	if ((k = recv(fd, &c, 1, MSG_PEEK)) == 0) {
+		printf("conn %u closed\n", n);
+		return 0;
+	}
+	if (k == -1 && errno == ECONNRESET) {
+		printf("conn %u reset\n", n);
+		return 0;
+	}
+	if (k == -1)
+		return fail("conn %u: recv: %s", n, strerror(errno));
+	if ((rc = read_answer(fd, r->id, &a)) == 0)
+		printf("conn %u status %d %s\n", n, a.status,
+		    conn_state(fd, PROBE_CLOSE_MS));
+	ob_free(&a.out);
+	return rc;
+}
+
+/*
+ * PROBE_STOP_CONNS connections with FCGI_KEEP_CONN, each served once and
+ * left open; SIGTERM to the responder (arg: its PID); then a new request
+ * on each. Stopping, the responder takes no new request on a kept
+ * connection: it closes it, at the latest once it has answered what it
+ * had in hand. In a batch, the responder is frozen from before the signal
+ * to after the requests, so that it sees them all in one epoll_wait():
+ * the connections it would close as idle have input waiting in the same
+ * batch. Otherwise the requests come PROBE_STOP_PAUSE_US after the signal.
+ */
+static int
+stop_kept(const char *arg, int batch)
+{
+	struct req first = req_get(1, 1, "/health/live");
+	struct req next = req_get(2, 1, "/health/live");
+	int fds[PROBE_STOP_CONNS], i, n = 0, rc = 0;
+	pid_t pid;
+
+	if ((pid = arg_pid(arg, 0)) == -1)
+		return -1;
+	for (i = 0; i < PROBE_STOP_CONNS && rc == 0; i++) {
+		if ((fds[i] = dial()) == -1) {
+			rc = -1;
+			break;
+		}
+		n++;
+		IFOK(rc, exchange(fds[i], &first));
+		IFOK(rc, show_state(fds[i], PROBE_OPEN_MS));
+	}
+	if (batch)
+		IFOK(rc, freeze(pid));
+	IFOK(rc, stop_pid(arg));
+	if (rc == 0 && !batch)
+		nap_us(PROBE_STOP_PAUSE_US);
+	for (i = 0; i < n; i++)
+		IFOK(rc, stop_send(fds[i], (unsigned)i + 1, &next));
+	/* Whatever failed: a frozen responder would never stop. */
+	if (batch && kill(pid, SIGCONT) == -1 && rc == 0)
+		rc = fail("kill %ld: %s", (long)pid, strerror(errno));
+	for (i = 0; i < n; i++) {
+		IFOK(rc, stop_read(fds[i], (unsigned)i + 1, &next));
+		close(fds[i]);
+	}
+	return rc;
+}
+
+static int
+sc_stop_keep(const char *arg)
+{
+	return stop_kept(arg, 0);
+}
+
+static int
+sc_stop_batch(const char *arg)
+{
+	return stop_kept(arg, 1);
+}
+
+/*
+ * On a connection with FCGI_KEEP_CONN (served once, so accepted: a stop
+ * cannot leave it in the listen queue), an order, and SIGTERM (arg: the
+ * PID) right after it, before its answer: the order is in hand, so it
+ * gets its answer; then the connection closes, kept or not.
+ */
+static int
+sc_stop_inflight(const char *arg)
+{
+	struct req live = req_get(1, 1, "/health/live");
+	struct req order = req_order(2, 1, PROBE_ORDER, strlen(PROBE_ORDER));
+	struct obuf b = {0};
+	int fd, rc = 0;
+
+	if ((fd = dial()) == -1)
+		return -1;
+	req_build(&b, &order);
+	IFOK(rc, exchange(fd, &live));
+	IFOK(rc, send_all(fd, b.p, b.len));
+	IFOK(rc, stop_pid(arg));
+	IFOK(rc, show_answer(fd, 2));
+	IFOK(rc, show_state(fd, PROBE_CLOSE_MS));
+	ob_free(&b);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Two orders in one write with FCGI_KEEP_CONN, for when NATS acknowledges
+ * nothing (the script freezes it). The second is read only once the first
+ * is answered, so each waits its own nats.ack_timeout_ms: the answers
+ * come one timeout apart, not together.
+ */
+static int
+sc_pipeline_timeout(const char *arg)
+{
+	struct req one = req_order(1, 1, PROBE_ORDER, strlen(PROBE_ORDER));
+	struct req two = req_order(2, 1, PROBE_ORDER, strlen(PROBE_ORDER));
+	struct obuf b = {0};
+	int64_t start;
+	int fd, rc = 0;
+
+	if ((fd = dial()) == -1)
+		return -1;
+	req_build(&b, &one);
+	req_build(&b, &two);
+	start = mono_ms();
+	IFOK(rc, send_all(fd, b.p, b.len));
+	IFOK(rc, show_answer(fd, 1));
+	if (rc == 0)
+		printf("after %lld\n", (long long)(mono_ms() - start));
+	IFOK(rc, show_answer(fd, 2));
+	if (rc == 0)
+		printf("after %lld\n", (long long)(mono_ms() - start));
+	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
+	ob_free(&b);
+	close(fd);
+	return rc;
+}
+
 static const struct scenario scenarios[] = {
     {"get", sc_get, "GET PATH (default /health/live), then the close"},
     {"get-values", sc_get_values, "FCGI_GET_VALUES"},
@@ -1176,6 +1580,12 @@ static const struct scenario scenarios[] = {
     {"oversize", sc_oversize, "bodies over order.max_body"},
     {"values-mid", sc_values_mid, "FCGI_GET_VALUES inside a request [FILLER]"},
     {"many", sc_many, "N connections at once (default 500)"},
+    {"half-close", sc_half_close, "16 KB, then 400 B, then SHUT_WR [PID]"},
+    {"nul-param", sc_nul_param, "params holding a NUL, dropped whole"},
+    {"stop-keep", sc_stop_keep, "kept connections, SIGTERM to PID, more"},
+    {"stop-batch", sc_stop_batch, "stop-keep, all in one epoll batch"},
+    {"stop-inflight", sc_stop_inflight, "an order, SIGTERM to PID at once"},
+    {"pipeline-timeout", sc_pipeline_timeout, "two orders, NATS frozen"},
 };
 
 static int
@@ -1185,7 +1595,7 @@ usage(void)
 
 	fprintf(stderr, "usage: fcgi-probe SOCKET SCENARIO [ARG]\n");
 	for (i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
-		fprintf(stderr, "  %-14s %s\n", scenarios[i].name,
+		fprintf(stderr, "  %-16s %s\n", scenarios[i].name,
 		    scenarios[i].help);
 	return 2;
 }

@@ -3,43 +3,107 @@
 # a standalone responder: management records, FCGI_KEEP_CONN or not,
 # requests that come byte by byte, in odd records or padded, a refused
 # second request, aborts, wrong roles and versions, long parameters,
-# bodies over the limit, and 500 connections at once.
+# parameters holding a NUL, a request followed by the end of the input,
+# bodies over the limit, and 500 connections at once. Then, each on a
+# responder of its own (they stop it or starve it): SIGTERM with kept
+# connections idle (the next requests after it, or in the same batch),
+# SIGTERM with an order in hand, and two pipelined orders while NATS
+# acknowledges nothing.
 . "${BB_SRCDIR:?run the scenarios through make check}/tests/e2e/lib.sh"
 t_begin "FastCGI protocol handling of paddock-fcgi"
 bb_start_nats "$(bb_jsutil port)"
 
-SOCK=$T_DIR/probe.sock
-PADDOCK_NATS_URL=$BB_NATS_URL PADDOCK_LOG_FILE=$T_DIR/fcgi.log \
-	"$BB_BUILDDIR/fcgi/paddock-fcgi" -s "$SOCK" -c "$BB_SRCDIR/conf/paddock.conf" \
-	2>>"$T_DIR/fcgi.log" &
-fcgi=$!
-bb_track "$fcgi" paddock-fcgi
-for ((i = 0; i < 200; i++)); do [ -S "$SOCK" ] && break; sleep 0.05; done
-[ -S "$SOCK" ] || bb_die "paddock-fcgi did not listen on $SOCK"
+# start_fcgi NAME [VAR=VALUE...]: a standalone responder, a child of this
+# script (its exit status is visible), on $T_DIR/NAME.sock, logging to
+# $T_DIR/NAME.log; VAR=VALUE override its configuration. Sets FCGI_PID and
+# FCGI_SOCK; returns 1 when it does not listen.
+start_fcgi() {
+	local name=$1 i
+	shift
+	FCGI_SOCK=$T_DIR/$name.sock
+	env PADDOCK_NATS_URL="$BB_NATS_URL" PADDOCK_LOG_FILE="$T_DIR/$name.log" "$@" \
+		"$BB_BUILDDIR/fcgi/paddock-fcgi" -s "$FCGI_SOCK" -c "$BB_SRCDIR/conf/paddock.conf" \
+		2>>"$T_DIR/$name.log" &
+	FCGI_PID=$!
+	bb_track "$FCGI_PID" "paddock-fcgi-$name"
+	for ((i = 0; i < 200; i++)); do [ -S "$FCGI_SOCK" ] && return 0; sleep 0.05; done
+	echo "# paddock-fcgi $name did not listen on $FCGI_SOCK"
+	return 1
+}
 
-# probe SCENARIO [ARG]: run it; its lines in OUT, its exit status in RC.
-probe() {
-	OUT=$("$BB_BUILDDIR/tests/fcgi-probe" "$SOCK" "$@" 2>"$T_DIR/probe.err")
+start_fcgi fcgi || bb_die "the main responder did not start"
+SOCK=$FCGI_SOCK
+fcgi=$FCGI_PID
+
+# probe_on SOCKET SCENARIO [ARG]: run it; its lines in OUT, its exit status
+# in RC. probe SCENARIO [ARG]: the same on the main responder.
+probe_on() {
+	local sock=$1
+	shift
+	OUT=$("$BB_BUILDDIR/tests/fcgi-probe" "$sock" "$@" 2>"$T_DIR/probe.err")
 	RC=$?
 	[ "$RC" = 0 ] || echo "# fcgi-probe $1: $(cat "$T_DIR/probe.err")"
 }
+probe() { probe_on "$SOCK" "$@"; }
 
-# What the probe saw, bodies aside, as one line: "status 200|end 0 0|open",
-# and "|exit 1" after a protocol surprise.
+# What the probe saw, bodies and times aside, as one line: "status 200|end
+# 0 0|open", and "|exit 1" after a protocol surprise.
 seen() {
-	{ grep -v '^body ' <<<"$OUT"; [ "$RC" = 0 ] || echo "exit $RC"; } | paste -sd'|'
+	{ grep -Ev '^(body|after|sigterm) ' <<<"$OUT"; [ "$RC" = 0 ] || echo "exit $RC"; } | paste -sd'|'
 }
 
 # The n-th body line (1 for the first).
 body() { sed -n 's/^body //p' <<<"$OUT" | sed -n "${1}p"; }
 
-# The stream is ready once /health/ready answers 200 (NATS, then ORDERS).
-for ((i = 0; i < 100; i++)); do
-	probe get /health/ready
-	grep -qx 'status 200' <<<"$OUT" && break
-	sleep 0.1
-done
+# ready_on SOCKET: until /health/ready answers 200 (NATS, then ORDERS), 10 s
+# at most; the last answer in OUT.
+ready_on() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		probe_on "$1" get /health/ready
+		grep -qx 'status 200' <<<"$OUT" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# exit_within PID MS: wait for the child PID to exit, MS ms at most after
+# the SIGTERM the probe sent (its "sigterm" line; else now), then kill it;
+# its exit status in EXIT_RC, the time since the SIGTERM in EXIT_MS.
+exit_within() {
+	local start
+	start=$(sed -n 's/^sigterm //p' <<<"$OUT")
+	start=${start:-$(date +%s%N)}
+	while bb_alive "$1" && [ $((($(date +%s%N) - start) / 1000000)) -le "$2" ]; do
+		sleep 0.02
+	done
+	EXIT_MS=$((($(date +%s%N) - start) / 1000000))
+	bb_alive "$1" && kill -KILL "$1"
+	wait "$1"
+	EXIT_RC=$?
+}
+
+# in_range N MIN MAX
+in_range() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
+
+ready_on "$SOCK"
 expect "the standalone responder gets ready" "$(seen)" "status 200|end 0 0|closed"
+
+# First, while the responder's spare connection objects still have the
+# input buffer of a fresh connection (16384 bytes; bigger requests below
+# grow it): a request that fills the first read exactly, then SHUT_WR, all
+# sent while the responder is frozen, so that the read after the request,
+# in the same pass, finds the end of the input. Then a short one.
+probe half-close "$fcgi"
+expect "half-close: 16384 bytes then SHUT_WR, answered, then closed" "$(seen | cut -d'|' -f1-4)" \
+	"sent 16384|status 200|end 0 0|closed"
+expect "half-close: 400 bytes then SHUT_WR, answered, then closed" "$(seen | cut -d'|' -f5-)" \
+	"sent 400|status 200|end 0 0|closed"
+
+probe nul-param
+expect "nul-param: pairs holding a NUL are dropped, the others routed as sent" "$(seen)" \
+	"status 200|end 0 0|open|status 200|end 0 0|closed"
+expect "nul-param: it is /health/live that answers" "$(body 1)|$(body 2)" '{"status":"ok"}|{"status":"ok"}'
 
 # FCGI_GET_VALUES names the three 1.0 variables and skips the unknown one.
 probe get-values
@@ -116,3 +180,85 @@ check "the responder still runs" bb_alive "$fcgi"
 kill -TERM "$fcgi"
 wait "$fcgi"
 expect "and exits 0 on SIGTERM" "$?" 0
+
+# The scenarios below stop or starve their responder: each has its own, so
+# that a failure stays with its scenario.
+
+# Kept connections, idle at SIGTERM: a new request after it is refused by
+# the close of its connection, or answered whole and then closed. In
+# stop-batch, the signal and the requests reach the responder in one
+# epoll_wait(), the connections still idle when it reads the signal.
+for sc in stop-keep stop-batch; do
+	if start_fcgi "$sc" && ready_on "$FCGI_SOCK"; then
+		probe_on "$FCGI_SOCK" "$sc" "$FCGI_PID"
+		exit_within "$FCGI_PID" 5000
+		expect "$sc: three kept connections served, open" \
+			"$(seen | cut -d'|' -f1-9)" \
+			"status 200|end 0 0|open|status 200|end 0 0|open|status 200|end 0 0|open"
+		expect "$sc: after SIGTERM, each closed, or answered whole then closed" \
+			"$(grep -Ec '^conn [123] (closed|reset|status 200 closed)$' <<<"$OUT")|$RC" "3|0"
+		check "$sc: the responder exits within 3 s of SIGTERM (took $EXIT_MS ms)" \
+			test "$EXIT_MS" -le 3000
+		expect "$sc: and exits 0" "$EXIT_RC" 0
+	else
+		not_ok "$sc: the responder did not get ready"
+	fi
+done
+
+# An order in hand at SIGTERM, on a kept connection: answered, then closed.
+if start_fcgi stop-inflight && ready_on "$FCGI_SOCK"; then
+	probe_on "$FCGI_SOCK" stop-inflight "$FCGI_PID"
+	exit_within "$FCGI_PID" 5000
+	expect "stop-inflight: the order in hand is answered, then the connection closed" \
+		"$(seen)" "status 200|end 0 0|status 200|end 0 0|closed"
+	id=$(body 2 | jq -r .order_id 2>/dev/null)
+	stored=$(bb_jsutil -s "$BB_NATS_URL" last ORDERS "orders.waiting_to_cook.$id")
+	expect "stop-inflight: the order is in the stream" "$(sed -n 1p <<<"$stored")" "Nats-Msg-Id: $id"
+	check "stop-inflight: the responder exits within 3 s of SIGTERM (took $EXIT_MS ms)" \
+		test "$EXIT_MS" -le 3000
+	expect "stop-inflight: and exits 0" "$EXIT_RC" 0
+else
+	not_ok "stop-inflight: the responder did not get ready"
+fi
+
+# NATS frozen (SIGSTOP: connected, acknowledging nothing), two orders in
+# one write: the second is published only once the first has its 504, so
+# its own 504 comes one acknowledgement timeout later. NATS is resumed
+# whatever happens, before the EXIT trap stops it (a stopped process would
+# not act on SIGTERM).
+ack_ms=700
+# The EXIT trap while NATS is frozen: resume it, then end as t_end does,
+# with the status the script exits with.
+thaw_and_end() {
+	local rc=$?
+	kill -CONT "$BB_NATS_PID" 2>/dev/null
+	(exit "$rc")
+	t_end
+}
+if start_fcgi pipeline-timeout PADDOCK_NATS_ACK_TIMEOUT_MS=$ack_ms && ready_on "$FCGI_SOCK"; then
+	trap thaw_and_end EXIT
+	kill -STOP "$BB_NATS_PID"
+	for ((i = 0; i < 100; i++)); do
+		[[ "$(ps -o stat= -p "$BB_NATS_PID")" == T* ]] && break
+		sleep 0.01
+	done
+	probe_on "$FCGI_SOCK" pipeline-timeout
+	kill -CONT "$BB_NATS_PID"
+	trap t_end EXIT
+	expect "pipeline-timeout: both orders get 504, the connection stays" \
+		"$(seen)" "status 504|end 0 0|status 504|end 0 0|open"
+	read -r first second <<<"$(sed -n 's/^after //p' <<<"$OUT" | paste -sd' ')"
+	first=${first:-0} second=${second:-0}
+	check "pipeline-timeout: the first after about $ack_ms ms (took $first ms)" \
+		in_range "$first" $((ack_ms * 8 / 10)) $((ack_ms * 4))
+	check "pipeline-timeout: the second one timeout later, not together (+$((second - first)) ms)" \
+		in_range $((second - first)) $((ack_ms * 8 / 10)) $((ack_ms * 4))
+	ready_on "$FCGI_SOCK"
+	expect "pipeline-timeout: /health/ready is 200 again once NATS resumes" "$(seen)" \
+		"status 200|end 0 0|closed"
+	kill -TERM "$FCGI_PID"
+	exit_within "$FCGI_PID" 5000
+	expect "pipeline-timeout: the responder exits 0 on SIGTERM" "$EXIT_RC" 0
+else
+	not_ok "pipeline-timeout: the responder did not get ready"
+fi
