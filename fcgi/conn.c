@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fastcgi.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -177,8 +178,9 @@ conn_end(struct conn *c, int protocol_status)
 }
 
 /*
- * Decode FastCGI name-value pairs in p[0..len) into dec as "name\0value\0"
- * one after the other. Returns 0, or -1 when malformed or out of memory.
+ * Decode FastCGI name-value pairs in p[0..len) into dec, one after the
+ * other, each as its two lengths (uint32_t) then "name\0value\0": looked up
+ * without strlen(3). Returns 0, or -1 when malformed or out of memory.
  */
 static int
 conn_pairs(const unsigned char *p, size_t len, struct buf *dec)
@@ -186,8 +188,8 @@ conn_pairs(const unsigned char *p, size_t len, struct buf *dec)
 	size_t lens[2], off = 0, i;
 
 	dec->len = 0;
-	/* Each pair grows by its two NULs at most, and has 2 length bytes. */
-	if (buf_reserve(dec, len + len / 2 + 2) == -1)
+	/* A pair takes 2 bytes at least, and grows by 8 + 2 at most. */
+	if (buf_reserve(dec, len * 5 + 16) == -1)
 		return -1;
 	while (off < len) {
 		for (i = 0; i < 2; i++) {
@@ -212,6 +214,12 @@ conn_pairs(const unsigned char *p, size_t len, struct buf *dec)
 			continue;
 		}
 		for (i = 0; i < 2; i++) {
+			uint32_t l = (uint32_t)lens[i];
+
+			memcpy(dec->p + dec->len, &l, sizeof l);
+			dec->len += sizeof l;
+		}
+		for (i = 0; i < 2; i++) {
 			memcpy(dec->p + dec->len, p + off, lens[i]);
 			dec->len += lens[i];
 			dec->p[dec->len++] = '\0';
@@ -226,16 +234,19 @@ conn_pairs(const unsigned char *p, size_t len, struct buf *dec)
  * NULL at the end. (conn_pairs() drops pairs that hold a NUL.)
  */
 static const char *
-conn_pair_next(const struct buf *dec, size_t *off, const char **value)
+conn_pair_next(
+    const struct buf *dec, size_t *off, size_t *name_len, const char **value)
 {
+	uint32_t lens[2];
 	const char *name;
 
 	if (*off >= dec->len)
 		return NULL;
-	name = dec->p + *off;
-	*off += strlen(name) + 1;
-	*value = dec->p + *off;
-	*off += strlen(*value) + 1;
+	memcpy(lens, dec->p + *off, sizeof lens);
+	name = dec->p + *off + sizeof lens;
+	*name_len = lens[0];
+	*value = name + lens[0] + 1;
+	*off += sizeof lens + lens[0] + lens[1] + 2;
 	return name;
 }
 
@@ -243,11 +254,11 @@ conn_pair_next(const struct buf *dec, size_t *off, const char **value)
 const char *
 conn_param(const struct conn *c, const char *name)
 {
+	size_t off = 0, len = strlen(name), n_len;
 	const char *n, *v;
-	size_t off = 0;
 
-	while ((n = conn_pair_next(&c->pdecoded, &off, &v)) != NULL) {
-		if (strcmp(n, name) == 0)
+	while ((n = conn_pair_next(&c->pdecoded, &off, &n_len, &v)) != NULL) {
+		if (n_len == len && memcmp(n, name, len) == 0)
 			return v;
 	}
 	return NULL;
@@ -274,13 +285,13 @@ conn_get_values(struct conn *c, const unsigned char *p, size_t len)
 {
 	struct buf asked = {0}, res = {0};
 	const char *name, *v;
-	size_t off = 0;
+	size_t off = 0, name_len;
 	int rc = -1;
 
 	/* Not into c->pdecoded: a request's parameters may be there. */
 	if (conn_pairs(p, len, &asked) == -1)
 		goto done;
-	while ((name = conn_pair_next(&asked, &off, &v)) != NULL) {
+	while ((name = conn_pair_next(&asked, &off, &name_len, &v)) != NULL) {
 		if (strcmp(name, FCGI_MAX_CONNS) == 0 ||
 		    strcmp(name, FCGI_MAX_REQS) == 0)
 			v = CONN_MAX_CONNS_TXT;
