@@ -180,6 +180,15 @@ nap_us(long us)
 		;
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ---- records out ---------------------------------------------------- */
 
 static void
@@ -706,36 +715,126 @@ show_values(int fd)
 
 /* ---- scenarios ------------------------------------------------------ */
 
+/* arg as a PID; 0 when there is none and optional is set; -1 if bad. */
+static pid_t
+arg_pid(const char *arg, int optional)
+{
+	char *end;
+	long pid;
+
+	if (arg == NULL && optional)
+		return 0;
+	pid = arg != NULL ? strtol(arg, &end, 10) : 0;
+	if (arg == NULL || *end != '\0' || pid <= 1)
+		return fail("needs the responder's PID, not %s",
+		    arg != NULL ? arg : "nothing");
+	return (pid_t)pid;
+}
+
+/* SIGTERM to the PID in arg, and when (the script times the exit). */
+static int
+stop_pid(const char *arg)
+{
+	struct timespec ts;
+	pid_t pid;
+
+	if ((pid = arg_pid(arg, 0)) == -1)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (kill(pid, SIGTERM) == -1)
+		return fail("kill %ld: %s", (long)pid, strerror(errno));
+	printf("sigterm %lld%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
+	return 0;
+}
+
+/* What talk() does on its connection besides sending the buffer. */
+struct talk {
+	const struct req *before; /* exchanged first; NULL: none */
+	const size_t *pieces;     /* write sizes, 0-ended, cycled; NULL: one */
+	long pause_us;            /* after each piece */
+	const char *stop;         /* a PID: SIGTERM to it once all is sent */
+	unsigned answers;         /* to ids 1 on, or from before's id + 1 */
+	int timed;                /* "after MS" (since the send) after each */
+	int ms;                   /* then the connection's state within ms */
+	/* Reads and prints a record that comes before the answers. */
+	int (*first)(int fd);
+};
+
+/*
+ * One connection: dial, exchange t->before, send b, print t->first's
+ * record, the answers and the connection's state; close it. Frees b.
+ */
+static int
+talk(struct obuf *b, const struct talk *t)
+{
+	unsigned id = t->before != NULL ? t->before->id + 1 : 1, end;
+	int64_t start;
+	int fd, rc = 0;
+
+	if ((fd = dial()) == -1) {
+		ob_free(b);
+		return -1;
+	}
+	if (t->before != NULL)
+		IFOK(rc, exchange(fd, t->before));
+	start = mono_ms();
+	if (t->pieces != NULL)
+		IFOK(rc, send_pieces(fd, b->p, b->len, t->pieces, t->pause_us));
+	else
+		IFOK(rc, send_all(fd, b->p, b->len));
+	if (t->stop != NULL)
+		IFOK(rc, stop_pid(t->stop));
+	if (t->first != NULL)
+		IFOK(rc, t->first(fd));
+	for (end = id + t->answers; id < end; id++) {
+		IFOK(rc, show_answer(fd, id));
+		if (rc == 0 && t->timed)
+			printf("after %lld\n", (long long)(mono_ms() - start));
+	}
+	IFOK(rc, show_state(fd, t->ms));
+	ob_free(b);
+	close(fd);
+	return rc;
+}
+
+/*
+ * The n requests rs on one connection, each answered before the next
+ * goes out, and the connection's state after each: within PROBE_OPEN_MS,
+ * and last_ms after the last.
+ */
+static int
+serve_each(const struct req *rs, size_t n, int last_ms)
+{
+	size_t i;
+	int fd, rc = 0;
+
+	if ((fd = dial()) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		IFOK(rc, exchange(fd, &rs[i]));
+		IFOK(rc, show_state(fd, i + 1 < n ? PROBE_OPEN_MS : last_ms));
+	}
+	close(fd);
+	return rc;
+}
+
 /* GET arg, without FCGI_KEEP_CONN (the readiness wait uses it). */
 static int
 sc_get(const char *arg)
 {
 	struct req r = req_get(1, 0, arg != NULL ? arg : "/health/live");
-	int fd, rc = 0;
 
-	if ((fd = dial()) == -1)
-		return -1;
-	IFOK(rc, exchange(fd, &r));
-	IFOK(rc, show_state(fd, PROBE_TIMEOUT_MS));
-	close(fd);
-	return rc;
+	return serve_each(&r, 1, PROBE_TIMEOUT_MS);
 }
 
 static int
 sc_get_values(const char *arg)
 {
 	struct obuf b = {0};
-	int fd, rc = 0;
 
-	if ((fd = dial()) == -1)
-		return -1;
 	values_query(&b, 0);
-	IFOK(rc, send_all(fd, b.p, b.len));
-	IFOK(rc, show_values(fd));
-	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
-	ob_free(&b);
-	close(fd);
-	return rc;
+	return talk(
+	    &b, &(struct talk){.first = show_values, .ms = PROBE_OPEN_MS});
 }
 
 /* The answer to a management record of a type no 1.0 application knows. */
@@ -758,39 +857,22 @@ static int
 sc_unknown_type(const char *arg)
 {
 	struct obuf b = {0};
-	int fd, rc = 0;
 
-	if ((fd = dial()) == -1)
-		return -1;
 	/* Type 20: past FCGI_MAXTYPE. */
 	record(&b, 20, FCGI_NULL_REQUEST_ID, "?", 1, 0);
-	IFOK(rc, send_all(fd, b.p, b.len));
-	IFOK(rc, unknown_type_answer(fd));
-	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
-	ob_free(&b);
-	close(fd);
-	return rc;
+	return talk(&b,
+	    &(struct talk){.first = unknown_type_answer, .ms = PROBE_OPEN_MS});
 }
 
 /* Three requests on one connection, with a new id each time. */
 static int
 sc_keep_conn(const char *arg)
 {
-	struct req live = req_get(1, 1, "/health/live");
-	struct req order = req_order(2, 1, PROBE_ORDER, strlen(PROBE_ORDER));
-	struct req healthz = req_get(3, 1, "/healthz");
-	int fd, rc = 0;
+	struct req rs[] = {req_get(1, 1, "/health/live"),
+	    req_order(2, 1, PROBE_ORDER, strlen(PROBE_ORDER)),
+	    req_get(3, 1, "/healthz")};
 
-	if ((fd = dial()) == -1)
-		return -1;
-	IFOK(rc, exchange(fd, &live));
-	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
-	IFOK(rc, exchange(fd, &order));
-	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
-	IFOK(rc, exchange(fd, &healthz));
-	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
-	close(fd);
-	return rc;
+	return serve_each(rs, 3, PROBE_OPEN_MS);
 }
 
 static int
@@ -807,21 +889,11 @@ sc_pipeline(const char *arg)
 	struct req order = req_order(2, 1, PROBE_ORDER, strlen(PROBE_ORDER));
 	struct req healthz = req_get(3, 1, "/healthz");
 	struct obuf b = {0};
-	int fd, rc = 0;
 
-	if ((fd = dial()) == -1)
-		return -1;
 	req_build(&b, &live);
 	req_build(&b, &order);
 	req_build(&b, &healthz);
-	IFOK(rc, send_all(fd, b.p, b.len));
-	IFOK(rc, show_answer(fd, 1));
-	IFOK(rc, show_answer(fd, 2));
-	IFOK(rc, show_answer(fd, 3));
-	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
-	ob_free(&b);
-	close(fd);
-	return rc;
+	return talk(&b, &(struct talk){.answers = 3, .ms = PROBE_OPEN_MS});
 }
 
 /* An order, one byte per write, a millisecond apart. */
@@ -831,17 +903,12 @@ sc_dribble(const char *arg)
 	static const size_t one[] = {1, 0};
 	struct req r = req_order(1, 0, PROBE_ORDER, strlen(PROBE_ORDER));
 	struct obuf b = {0};
-	int fd, rc = 0;
 
-	if ((fd = dial()) == -1)
-		return -1;
 	req_build(&b, &r);
-	IFOK(rc, send_pieces(fd, b.p, b.len, one, 1000));
-	IFOK(rc, show_answer(fd, 1));
-	IFOK(rc, show_state(fd, PROBE_TIMEOUT_MS));
-	ob_free(&b);
-	close(fd);
-	return rc;
+	return talk(&b, &(struct talk){.pieces = one,
+	                    .pause_us = 1000,
+	                    .answers = 1,
+	                    .ms = PROBE_TIMEOUT_MS});
 }
 
 /*
@@ -855,10 +922,8 @@ sc_split_body(const char *arg)
 	static const size_t writes[] = {5, 11, 3, 700, 1, 2, 8, 89, 1500, 0};
 	struct obuf body = {0}, b = {0};
 	struct req r;
-	int fd, rc = 0, i;
+	int rc, i;
 
-	if ((fd = dial()) == -1)
-		return -1;
 	ob_add(&body, "{", 1);
 	for (i = 0; i < 5000; i++)
 		ob_add(&body, i % 100 == 99 ? "\n" : " ", 1);
@@ -866,12 +931,11 @@ sc_split_body(const char *arg)
 	r = req_order(1, 0, (const char *)body.p, body.len);
 	r.chunks = records;
 	req_build(&b, &r);
-	IFOK(rc, send_pieces(fd, b.p, b.len, writes, 2000));
-	IFOK(rc, show_answer(fd, 1));
-	IFOK(rc, show_state(fd, PROBE_TIMEOUT_MS));
-	ob_free(&b);
+	rc = talk(&b, &(struct talk){.pieces = writes,
+	                  .pause_us = 2000,
+	                  .answers = 1,
+	                  .ms = PROBE_TIMEOUT_MS});
 	ob_free(&body);
-	close(fd);
 	return rc;
 }
 
@@ -882,19 +946,11 @@ sc_padding(const char *arg)
 	static const size_t records[] = {37, 0};
 	struct req r = req_order(1, 0, PROBE_ORDER, strlen(PROBE_ORDER));
 	struct obuf b = {0};
-	int fd, rc = 0;
 
-	if ((fd = dial()) == -1)
-		return -1;
 	r.chunks = records;
 	r.pad = -1;
 	req_build(&b, &r);
-	IFOK(rc, send_all(fd, b.p, b.len));
-	IFOK(rc, show_answer(fd, 1));
-	IFOK(rc, show_state(fd, PROBE_TIMEOUT_MS));
-	ob_free(&b);
-	close(fd);
-	return rc;
+	return talk(&b, &(struct talk){.answers = 1, .ms = PROBE_TIMEOUT_MS});
 }
 
 /*
@@ -993,23 +1049,12 @@ sc_abort(const char *arg)
 static int
 sc_unknown_role(const char *arg)
 {
-	struct req auth = req_get(1, 1, "/health/live");
-	struct req live = req_get(2, 1, "/health/live");
-	struct req filter = req_get(3, 0, "/health/live");
-	int fd, rc = 0;
+	struct req rs[] = {req_get(1, 1, "/health/live"),
+	    req_get(2, 1, "/health/live"), req_get(3, 0, "/health/live")};
 
-	if ((fd = dial()) == -1)
-		return -1;
-	auth.role = FCGI_AUTHORIZER;
-	filter.role = FCGI_FILTER;
-	IFOK(rc, exchange(fd, &auth));
-	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
-	IFOK(rc, exchange(fd, &live));
-	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
-	IFOK(rc, exchange(fd, &filter));
-	IFOK(rc, show_state(fd, PROBE_TIMEOUT_MS));
-	close(fd);
-	return rc;
+	rs[0].role = FCGI_AUTHORIZER;
+	rs[2].role = FCGI_FILTER;
+	return serve_each(rs, 3, PROBE_TIMEOUT_MS);
 }
 
 /* A request with FCGI_KEEP_CONN, then a record of version 2. */
@@ -1019,18 +1064,11 @@ sc_bad_version(const char *arg)
 	struct req live = req_get(1, 1, "/health/live");
 	struct req bad = req_get(2, 1, "/health/live");
 	struct obuf b = {0};
-	int fd, rc = 0;
 
-	if ((fd = dial()) == -1)
-		return -1;
 	req_build(&b, &bad);
 	b.p[0] = 2;
-	IFOK(rc, exchange(fd, &live));
-	IFOK(rc, send_all(fd, b.p, b.len));
-	IFOK(rc, show_state(fd, PROBE_TIMEOUT_MS));
-	ob_free(&b);
-	close(fd);
-	return rc;
+	return talk(
+	    &b, &(struct talk){.before = &live, .ms = PROBE_TIMEOUT_MS});
 }
 
 static char *
@@ -1080,16 +1118,12 @@ sc_big_params(const char *arg)
 {
 	struct req r = req_get(1, 0, "/health/live");
 	struct obuf extra = {0};
-	int fd, rc = 0;
+	int rc;
 
-	if ((fd = dial()) == -1)
-		return -1;
 	big_params(&extra);
 	r.extra = &extra;
-	IFOK(rc, exchange(fd, &r));
-	IFOK(rc, show_state(fd, PROBE_TIMEOUT_MS));
+	rc = serve_each(&r, 1, PROBE_TIMEOUT_MS);
 	ob_free(&extra);
-	close(fd);
 	return rc;
 }
 
@@ -1138,21 +1172,14 @@ sc_values_mid(const char *arg)
 {
 	struct req r = req_get(1, 1, "/health/live");
 	struct obuf b = {0};
-	int fd, rc = 0;
 
-	if ((fd = dial()) == -1)
-		return -1;
 	req_begin(&b, &r);
 	req_params(&b, &r);
 	values_query(&b, arg != NULL ? strtoul(arg, NULL, 10) : 300);
 	req_stdin(&b, &r);
-	IFOK(rc, send_all(fd, b.p, b.len));
-	IFOK(rc, show_values(fd));
-	IFOK(rc, show_answer(fd, 1));
-	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
-	ob_free(&b);
-	close(fd);
-	return rc;
+	return talk(
+	    &b, &(struct talk){
+	            .first = show_values, .answers = 1, .ms = PROBE_OPEN_MS});
 }
 
 /* Read one of many answers: 200, a clean end, then the close. */
@@ -1198,47 +1225,6 @@ sc_many(const char *arg)
 	free(fds);
 	ob_free(&b);
 	return sent == n && ok == n ? 0 : fail("%d of %d answered", ok, n);
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* arg as a PID; 0 when there is none and optional is set; -1 if bad. */
-static pid_t
-arg_pid(const char *arg, int optional)
-{
-	char *end;
-	long pid;
-
-	if (arg == NULL && optional)
-		return 0;
-	pid = arg != NULL ? strtol(arg, &end, 10) : 0;
-	if (arg == NULL || *end != '\0' || pid <= 1)
-		return fail("needs the responder's PID, not %s",
-		    arg != NULL ? arg : "nothing");
-	return (pid_t)pid;
-}
-
-/* SIGTERM to the PID in arg, and when (the script times the exit). */
-static int
-stop_pid(const char *arg)
-{
-	struct timespec ts;
-	pid_t pid;
-
-	if ((pid = arg_pid(arg, 0)) == -1)
-		return -1;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (kill(pid, SIGTERM) == -1)
-		return fail("kill %ld: %s", (long)pid, strerror(errno));
-	printf("sigterm %lld%09ld\n", (long long)ts.tv_sec, ts.tv_nsec);
-	return 0;
 }
 
 /*
@@ -1371,24 +1357,18 @@ sc_half_close(const char *arg)
 static int
 sc_nul_param(const char *arg)
 {
-	struct req value = req_get(1, 1, "/health/live");
-	struct req name = req_get(2, 0, "/health/live");
+	struct req rs[] = {
+	    req_get(1, 1, "/health/live"), req_get(2, 0, "/health/live")};
 	struct obuf lv = {0}, ln = {0};
-	int fd, rc = 0;
+	int rc;
 
-	if ((fd = dial()) == -1)
-		return -1;
 	pair_n(&lv, "HTTP_X_NUL", 10, "a\0b", 3);
 	pair_n(&ln, "HTTP_X\0NUL", 10, "b", 1);
-	value.lead = &lv;
-	name.lead = &ln;
-	IFOK(rc, exchange(fd, &value));
-	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
-	IFOK(rc, exchange(fd, &name));
-	IFOK(rc, show_state(fd, PROBE_TIMEOUT_MS));
+	rs[0].lead = &lv;
+	rs[1].lead = &ln;
+	rc = serve_each(rs, 2, PROBE_TIMEOUT_MS);
 	ob_free(&lv);
 	ob_free(&ln);
-	close(fd);
 	return rc;
 }
 
@@ -1514,19 +1494,12 @@ sc_stop_inflight(const char *arg)
 	struct req live = req_get(1, 1, "/health/live");
 	struct req order = req_order(2, 1, PROBE_ORDER, strlen(PROBE_ORDER));
 	struct obuf b = {0};
-	int fd, rc = 0;
 
-	if ((fd = dial()) == -1)
-		return -1;
 	req_build(&b, &order);
-	IFOK(rc, exchange(fd, &live));
-	IFOK(rc, send_all(fd, b.p, b.len));
-	IFOK(rc, stop_pid(arg));
-	IFOK(rc, show_answer(fd, 2));
-	IFOK(rc, show_state(fd, PROBE_CLOSE_MS));
-	ob_free(&b);
-	close(fd);
-	return rc;
+	return talk(&b, &(struct talk){.before = &live,
+	                    .stop = arg,
+	                    .answers = 1,
+	                    .ms = PROBE_CLOSE_MS});
 }
 
 /*
@@ -1541,25 +1514,11 @@ sc_pipeline_timeout(const char *arg)
 	struct req one = req_order(1, 1, PROBE_ORDER, strlen(PROBE_ORDER));
 	struct req two = req_order(2, 1, PROBE_ORDER, strlen(PROBE_ORDER));
 	struct obuf b = {0};
-	int64_t start;
-	int fd, rc = 0;
 
-	if ((fd = dial()) == -1)
-		return -1;
 	req_build(&b, &one);
 	req_build(&b, &two);
-	start = mono_ms();
-	IFOK(rc, send_all(fd, b.p, b.len));
-	IFOK(rc, show_answer(fd, 1));
-	if (rc == 0)
-		printf("after %lld\n", (long long)(mono_ms() - start));
-	IFOK(rc, show_answer(fd, 2));
-	if (rc == 0)
-		printf("after %lld\n", (long long)(mono_ms() - start));
-	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
-	ob_free(&b);
-	close(fd);
-	return rc;
+	return talk(
+	    &b, &(struct talk){.answers = 2, .timed = 1, .ms = PROBE_OPEN_MS});
 }
 
 static const struct scenario scenarios[] = {
