@@ -30,8 +30,9 @@
 #include "paddock.h"
 
 #define CONN_READ_MIN      16384
-#define CONN_PARAMS_LIMIT  (256 * 1024) /* far above any web server's */
-#define CONN_FREE_KEEP     256          /* idle connection objects kept */
+#define CONN_IN_MAX        (1024 * 1024) /* read no further ahead */
+#define CONN_PARAMS_LIMIT  (256 * 1024)  /* far above any web server's */
+#define CONN_FREE_KEEP     256           /* idle connection objects kept */
 #define CONN_MAX_CONNS_TXT "10000"
 
 /* Freed connection objects, kept with their buffers for the next ones. */
@@ -503,7 +504,13 @@ conn_input(struct conn *c)
 			break;
 		}
 		c->in.len += (size_t)n;
-		if ((size_t)n < room)
+		/*
+		 * A short read: all there was. A web server that pipelines
+		 * faster than we answer waits in its socket, not in our
+		 * memory: past CONN_IN_MAX (more than any record), epoll
+		 * says when to read on.
+		 */
+		if ((size_t)n < room || c->in.len >= CONN_IN_MAX)
 			break;
 	}
 	rc = conn_parse(c);
