@@ -93,7 +93,7 @@ api_order(struct request *req)
 		        ? req->content_type
 		        : "(none)");
 		s = BB_EMEDIA;
-	} else if ((s = request_read_body(req, &e)) == BB_OK &&
+	} else if ((s = request_check_body(req, &e)) == BB_OK &&
 	           (s = order_parse(&o, req->body, req->body_len,
 	                &req->app->conf.order.sizes, &e)) == BB_OK)
 		s = api_order_publish(req, &o, &e);

@@ -40,6 +40,18 @@ buf_add(struct buf *b, const void *data, size_t n)
 	return 0;
 }
 
+/*
+ * Free b's memory if it grew past max: an object kept for reuse keeps
+ * ordinary buffers, not the one that took a request of a megabyte.
+ */
+void
+buf_trim(struct buf *b, size_t max)
+{
+	if (b->cap > max)
+		buf_free(b);
+	b->len = 0;
+}
+
 void
 buf_free(struct buf *b)
 {

@@ -33,6 +33,7 @@
 #define CONN_IN_MAX        (1024 * 1024) /* read no further ahead */
 #define CONN_PARAMS_LIMIT  (256 * 1024)  /* far above any web server's */
 #define CONN_FREE_KEEP     256           /* idle connection objects kept */
+#define CONN_SPARE_BUF     (64 * 1024)   /* larger buffers are not kept */
 #define CONN_MAX_CONNS_TXT "10000"
 
 /* Freed connection objects, kept with their buffers for the next ones. */
@@ -88,6 +89,12 @@ conn_free(struct conn *c)
 		close(c->fd);
 	c->fd = -1;
 	if (conn_nspares < CONN_FREE_KEEP) {
+		buf_trim(&c->in, CONN_SPARE_BUF);
+		buf_trim(&c->params, CONN_SPARE_BUF);
+		buf_trim(&c->body, CONN_SPARE_BUF);
+		buf_trim(&c->out, CONN_SPARE_BUF);
+		buf_trim(&c->pdecoded, CONN_SPARE_BUF);
+		buf_trim(&c->resp, CONN_SPARE_BUF);
 		TAILQ_INSERT_HEAD(&conn_spares, c, entry);
 		conn_nspares++;
 	} else
@@ -158,21 +165,29 @@ conn_stdout(struct conn *c, const char *data, size_t len)
 	}
 }
 
-/* End the request: close its stdout and send FCGI_END_REQUEST. */
+/* FCGI_END_REQUEST for request id, after its empty stdout if it ran. */
 static int
-conn_end(struct conn *c, int protocol_status)
+conn_end_record(struct conn *c, unsigned id, int protocol_status)
 {
 	FCGI_EndRequestBody end;
 
 	memset(&end, 0, sizeof end);
 	end.protocolStatus = (unsigned char)protocol_status;
 	if (protocol_status == FCGI_REQUEST_COMPLETE &&
-	    conn_record_out(c, FCGI_STDOUT, c->req_id, NULL, 0) == -1)
+	    conn_record_out(c, FCGI_STDOUT, id, NULL, 0) == -1)
 		return -1;
-	if (conn_record_out(c, FCGI_END_REQUEST, c->req_id, &end, sizeof end) ==
-	    -1)
+	return conn_record_out(c, FCGI_END_REQUEST, id, &end, sizeof end);
+}
+
+/*
+ * End the connection's request; the connection closes after it without
+ * FCGI_KEEP_CONN, or once stopping.
+ */
+static int
+conn_end(struct conn *c, int protocol_status)
+{
+	if (conn_end_record(c, c->req_id, protocol_status) == -1)
 		return -1;
-	/* Stopping: no next request on this connection. */
 	if (!c->keep || loop_stopping(c->app->loop))
 		c->closing = 1;
 	return 0;
@@ -327,19 +342,11 @@ static int
 conn_begin(struct conn *c, unsigned id, const unsigned char *p, size_t len)
 {
 	const FCGI_BeginRequestBody *b = (const void *)p;
-	unsigned saved = c->req_id;
-	int rc, closing = c->closing;
 
 	if (len < sizeof *b)
 		return -1;
-	if (c->state != CONN_BEGIN) {
-		/* Refuse it under its own id; ours goes on. */
-		c->req_id = id;
-		rc = conn_end(c, FCGI_CANT_MPX_CONN);
-		c->req_id = saved;
-		c->closing = closing;
-		return rc;
-	}
+	if (c->state != CONN_BEGIN) /* refused under its own id; ours goes on */
+		return conn_end_record(c, id, FCGI_CANT_MPX_CONN);
 	c->req_id = id;
 	c->keep = (b->flags & FCGI_KEEP_CONN) != 0;
 	if (((unsigned)b->roleB1 << 8 | b->roleB0) != FCGI_RESPONDER) {

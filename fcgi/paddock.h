@@ -74,6 +74,7 @@ struct request {
 /* buf.c */
 int buf_reserve(struct buf *, size_t);
 int buf_add(struct buf *, const void *, size_t);
+void buf_trim(struct buf *, size_t);
 void buf_free(struct buf *);
 
 /* conn.c: a FastCGI connection */
@@ -143,7 +144,7 @@ enum bb_status ready_get(struct ready *, struct bb_err *);
 
 /* request.c */
 void request_begin(struct request *, struct app *, struct conn *);
-enum bb_status request_read_body(struct request *, struct bb_err *);
+enum bb_status request_check_body(struct request *, struct bb_err *);
 void request_header(struct request *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 void request_log(const struct request *);

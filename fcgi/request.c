@@ -85,7 +85,7 @@ request_is_head(const struct request *req)
  * BB_ETOOLARGE. The connection kept at most max_body + 1 bytes of it.
  */
 enum bb_status
-request_read_body(struct request *req, struct bb_err *e)
+request_check_body(struct request *req, struct bb_err *e)
 {
 	size_t max = (size_t)req->app->conf.order.max_body;
 

@@ -198,7 +198,7 @@ client_event(struct client *c, struct blob *b)
 		return;
 	c->last_seq = b->seq;
 	relay.stats.events_sent++;
-	c->next_ping = loop_now_ms() + relay.conf.relay.heartbeat_s * 1000;
+	c->next_ping = ids_mono_ms() + relay.conf.relay.heartbeat_s * 1000;
 	client_send(c, b);
 }
 
@@ -457,7 +457,7 @@ client_stream(struct client *c, const struct http_req *req)
 		return;
 	}
 	c->state = CL_STREAM;
-	c->next_ping = loop_now_ms() + relay.conf.relay.heartbeat_s * 1000;
+	c->next_ping = ids_mono_ms() + relay.conf.relay.heartbeat_s * 1000;
 	client_send(c, head);
 	blob_unref(head);
 	if (client_start_position(c, req) == -1) {
@@ -604,7 +604,7 @@ client_accept(int fd, int tcp)
 	c->tcp = tcp ? 1 : 0;
 	c->id = next_id++;
 	c->state = CL_READ;
-	c->deadline = loop_now_ms() + relay.conf.relay.request_timeout_s * 1000;
+	c->deadline = ids_mono_ms() + relay.conf.relay.request_timeout_s * 1000;
 	if (loop_add(&c->w, EPOLLIN | EPOLLRDHUP) == -1) {
 		close(fd);
 		free(c);

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "relay.h"
@@ -46,16 +45,6 @@ void
 loop_del(struct watcher *w)
 {
 	epoll_ctl(loop_fd, EPOLL_CTL_DEL, w->fd, NULL);
-}
-
-/* Monotonic milliseconds, for deadlines. */
-int64_t
-loop_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*

@@ -60,7 +60,7 @@ on_tick(struct watcher *w, uint32_t events)
 
 	if (read(w->fd, &n, sizeof n) == -1 && errno != EAGAIN)
 		return;
-	client_tick(loop_now_ms());
+	client_tick(ids_mono_ms());
 }
 
 /* One descriptor per stream: take all the kernel allows us. */

@@ -129,7 +129,6 @@ int loop_mod(struct watcher *, uint32_t);
 void loop_del(struct watcher *);
 int loop_run(void);
 void loop_stop(void);
-int64_t loop_now_ms(void);
 
 /* ---- the relay's state ----------------------------------------------------
  */

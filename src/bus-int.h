@@ -12,7 +12,6 @@
 natsConnection *bus_conn(struct bus *);
 jsCtx *bus_js(struct bus *);
 const struct bb_conf *bus_conf(struct bus *);
-void bus_stream_lost(struct bus *);
 
 /* bus-loop.c, for bus.c */
 struct bus_loop;

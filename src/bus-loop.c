@@ -398,7 +398,7 @@ bus_loop_ack_status(struct bus *b, natsMsg *m, char *why, size_t len)
 	struct json_object *o, *err, *desc;
 
 	if (natsMsg_IsNoResponders(m)) {
-		bus_stream_lost(b);
+		/* ready.c looks for the stream, and creates it, each second. */
 		snprintf(why, len, "no stream takes the subject");
 		return BB_EUNAVAIL;
 	}

@@ -880,13 +880,6 @@ bus_loop_of(struct bus *b)
 	return b->loop;
 }
 
-/* A publish found no stream: look for it (and create it) again. */
-void
-bus_stream_lost(struct bus *b)
-{
-	atomic_store(&b->need_ensure, 1);
-}
-
 /* For the other bus-*.c files only: the JetStream context of the bus. */
 jsCtx *
 bus_js(struct bus *b)
