@@ -26,8 +26,10 @@
 #
 # Environment (options win): ORDER_BENCH_CONF (conf/paddock.conf),
 # ORDER_BENCH_KEEP=1 (keep the run directory), and any PADDOCK_<SECTION>_<KEY>
-# setting, which reaches the responders. BB_BUILDDIR is the build tree
-# (default build/default in the sources).
+# setting, which reaches the responders; GOMAXPROCS and GOGC reach
+# nats-server (default: the CPUs less PROCS, at least 1, and 200; see
+# bb_start_nats in boxbox). BB_BUILDDIR is the build tree (default
+# build/default in the sources).
 #
 # Every process it starts is stopped by PID from the EXIT trap (Ctrl-C
 # included), and its temporary directory removed. Exit status: 0 every
@@ -127,7 +129,8 @@ stream_count() { bb_jsutil -s "$BB_NATS_URL" count ORDERS 2>/dev/null || echo -1
 start_stack() {
 	make -s -C "$BB_BUILDDIR" tests/jsutil fcgi/paddock-fcgi >&2 ||
 		die "could not build paddock-fcgi and jsutil in $BB_BUILDDIR"
-	bb_start_nats "$(bb_jsutil port)"
+	# nats-server's GOMAXPROCS: the CPUs this run's pool leaves.
+	PADDOCK_POOL_PROCS=$PROCS bb_start_nats "$(bb_jsutil port)"
 	bb_start_pool "$DIR/paddock.sock" "$PROCS" -c "$CONF"
 	bb_start_lighttpd "$(bb_jsutil port)"
 	# The stream exists once a responder has started: wait for /health/ready.
@@ -218,6 +221,7 @@ measure() {
 	COUNT_AFTER=$(stream_count)
 	HWM=()
 	for pid in "${BB_POOL_PIDS[@]}"; do HWM+=("$(status_kib "$pid" VmHWM)"); done
+	NATS_HWM=$(status_kib "$BB_NATS_PID" VmHWM)
 }
 
 # ---- figures --------------------------------------------------------------------------
@@ -277,6 +281,7 @@ report() {
 		  CPU per order:      responders $(us_per $((pool1 - pool0)) "$ok") us, nats-server $(us_per $((nats1 - nats0)) "$ok") us, lighttpd $(us_per $((httpd1 - httpd0)) "$ok") us (/proc/PID/stat utime+stime, tick $((1000 / hz)) ms)
 		  context switches:   $(per $((cs1 - cs0)) "$ok") per order, all responder threads (/proc/PID/task/*/status)
 		  responder peak RSS: ${HWM[*]} KiB (VmHWM per process)
+		  nats-server RSS:    peak $NATS_HWM KiB (VmHWM; GOMAXPROCS=$BB_NATS_GOMAXPROCS GOGC=$BB_NATS_GOGC)
 	EOF
 	if [ -n "$SAMPLE_S" ]; then
 		read -r -a growth <<<"$(rss_growth)"
