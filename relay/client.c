@@ -153,7 +153,14 @@ client_send(struct client *c, struct blob *b)
 		}
 	}
 	if (c->queued + (b->len - off) > (size_t)relay.conf.relay.max_buffer) {
+		/* Worth an operator's eye, as nats-server's "Slow Consumer
+		 * Detected" is: a client that cannot keep up loses its stream.
+		 */
 		relay.stats.slow_disconnects++;
+		log_warnx("client %llu: cut off after event %llu: %zu bytes "
+		          "queued, over relay.max_buffer",
+		    (unsigned long long)c->id, (unsigned long long)c->last_seq,
+		    c->queued);
 		client_close_later(c, "slow: over relay.max_buffer");
 		return;
 	}
