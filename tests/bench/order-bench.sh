@@ -295,8 +295,9 @@ report() {
 			grep -E '^ +[0-9]' | head -25 | sed 's/^/    /'
 	fi
 	echo "  targets:"
-	pass "$(awk -v r="$ratio" -v t="$TARGET_RATIO" 'BEGIN { exit !(r >= t) }' && echo 1)" \
-		"orders/s >= $TARGET_RATIO x ceiling: $rate >= $(awk -v c="$ceil" -v t="$TARGET_RATIO" 'BEGIN { printf "%.0f", c * t }') ($ratio)"
+	# On the unrounded figures: 20,320 of 33,967 is 0.598, which rounds to 0.60.
+	pass "$(awk -v a="$rate" -v c="$ceil" -v t="$TARGET_RATIO" 'BEGIN { exit !(c > 0 && a >= c * t) }' && echo 1)" \
+		"orders/s >= $TARGET_RATIO x ceiling: $rate >= $(awk -v c="$ceil" -v t="$TARGET_RATIO" 'BEGIN { printf "%.0f", c * t }') ($(awk -v a="$rate" -v c="$ceil" 'BEGIN { printf "%.3f", (c > 0) ? a / c : 0 }'))"
 	pass "$([ "$rate" -ge "$TARGET_RATE" ] && echo 1)" "orders/s >= $TARGET_RATE: $rate"
 	pass "$(awk -v v="$p99" -v t="$TARGET_P99_MS" 'BEGIN { exit !(v <= t) }' && echo 1)" \
 		"p99 <= $TARGET_P99_MS ms at $CONNS connections: $p99 ms"
