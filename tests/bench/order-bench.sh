@@ -27,7 +27,7 @@
 # Environment (options win): ORDER_BENCH_CONF (conf/paddock.conf),
 # ORDER_BENCH_KEEP=1 (keep the run directory), and any PADDOCK_<SECTION>_<KEY>
 # setting, which reaches the responders; GOMAXPROCS and GOGC reach
-# nats-server (default: the CPUs less PROCS, at least 1, and 200; see
+# nats-server (default: the CPUs less PROCS, at least 1, and 400; see
 # bb_start_nats in boxbox). BB_BUILDDIR is the build tree (default
 # build/default in the sources).
 #
