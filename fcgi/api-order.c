@@ -37,6 +37,12 @@ api_order_publish(struct request *req, struct order *o, struct bb_err *e)
 	enum bb_status s;
 	int len;
 
+	if (loop_acks_full(req->app->loop)) {
+		bb_err_set(e,
+		    "order service busy: nats.max_pending orders "
+		    "await their acknowledgement; nothing was stored");
+		return BB_EUNAVAIL;
+	}
 	if ((s = order_stamp(o)) != BB_OK)
 		return s;
 	memcpy(req->order_id, o->order_id, sizeof req->order_id);

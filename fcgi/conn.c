@@ -586,6 +586,13 @@ conn_resume(struct conn *c)
 	return conn_parse(c);
 }
 
+/* Output not yet written: the socket said EAGAIN. */
+int
+conn_output_pending(const struct conn *c)
+{
+	return c->out_off < c->out.len;
+}
+
 /* Nothing in hand: no request begun, nothing to write. */
 int
 conn_idle(const struct conn *c)

@@ -49,6 +49,7 @@ struct loop {
 	struct conn_list io;
 	struct conn_list ack;
 	int nconns;
+	int nack; /* on the ack list: orders awaiting their PubAck */
 	uint64_t next_token;
 	unsigned epoch; /* bus_loop_epoch() as last seen */
 
@@ -163,16 +164,32 @@ loop_await_ack(struct loop *l, struct conn *c)
 	return c->token;
 }
 
+/* 1 when nats.max_pending orders already await their PubAck. */
+int
+loop_acks_full(const struct loop *l)
+{
+	return l->nack >= l->app->conf.nats.max_pending;
+}
+
 static struct conn_list *
 loop_list(struct loop *l, const struct conn *c)
 {
 	return c->state == CONN_ACK ? &l->ack : &l->io;
 }
 
+/* Take c off list (where it was), keeping the ack count. */
+static void
+loop_unlist(struct loop *l, struct conn_list *list, struct conn *c)
+{
+	TAILQ_REMOVE(list, c, entry);
+	if (list == &l->ack)
+		l->nack--;
+}
+
 static void
 loop_close(struct loop *l, struct conn *c)
 {
-	TAILQ_REMOVE(loop_list(l, c), c, entry);
+	loop_unlist(l, loop_list(l, c), c);
 	l->nconns--;
 	conn_free(c);
 }
@@ -185,19 +202,17 @@ loop_close(struct loop *l, struct conn *c)
 static void
 loop_after(struct loop *l, struct conn *c, struct conn_list *was, int rc)
 {
-	int64_t now = ids_mono_ms();
-
+	loop_unlist(l, was, c);
 	if (rc == -1) {
-		TAILQ_REMOVE(was, c, entry);
 		l->nconns--;
 		conn_free(c);
 		return;
 	}
-	TAILQ_REMOVE(was, c, entry);
-	if (c->state == CONN_ACK)
+	if (c->state == CONN_ACK) {
 		loop_watch(l, c, 0); /* its deadline: loop_await_ack() */
-	else
-		c->deadline_ms = now + LOOP_IO_TIMEOUT_S * 1000;
+		l->nack++;
+	} else
+		c->deadline_ms = ids_mono_ms() + LOOP_IO_TIMEOUT_S * 1000;
 	TAILQ_INSERT_TAIL(loop_list(l, c), c, entry);
 }
 
@@ -248,7 +263,12 @@ loop_conn_event(struct loop *l, struct conn *c, uint32_t events)
 
 	if (c->state == CONN_ACK)
 		return; /* not watched; a stale event */
-	if (c->state == CONN_WRITE && (events & EPOLLOUT))
+	/*
+	 * Output waiting (watched for EPOLLOUT, whatever the state): write
+	 * it before reading more, or a web server that sends records and
+	 * does not read would grow c->out without end.
+	 */
+	if (conn_output_pending(c))
 		rc = conn_resume(c);
 	else
 		rc = conn_input(c);

@@ -124,6 +124,7 @@ int conn_resume(struct conn *);
 int conn_idle(const struct conn *);
 const char *conn_param(const struct conn *, const char *);
 void conn_stdout(struct conn *, const char *, size_t);
+int conn_output_pending(const struct conn *);
 
 /* loop.c: the event loop */
 struct loop *loop_new(struct app *, int, char **);
@@ -131,6 +132,7 @@ int loop_nats_open(struct loop *, bus_event_cb, char **);
 void loop_run(struct loop *);
 void loop_free(struct loop *);
 uint64_t loop_await_ack(struct loop *, struct conn *);
+int loop_acks_full(const struct loop *);
 void loop_watch(struct loop *, struct conn *, uint32_t);
 int loop_stopping(const struct loop *);
 void loop_wake(struct loop *);

@@ -396,6 +396,7 @@ bus_loop_ack_status(struct bus *b, natsMsg *m, char *why, size_t len)
 	const char *d = natsMsg_GetData(m);
 	int n = natsMsg_GetDataLength(m);
 	struct json_object *o, *err, *desc;
+	enum bb_status st;
 
 	if (natsMsg_IsNoResponders(m)) {
 		/* ready.c looks for the stream, and creates it, each second. */
@@ -405,15 +406,29 @@ bus_loop_ack_status(struct bus *b, natsMsg *m, char *why, size_t len)
 	if (n > 0 && memmem(d, (size_t)n, "\"error\"", 7) == NULL &&
 	    memmem(d, (size_t)n, "\"seq\"", 5) != NULL)
 		return BB_OK;
-	snprintf(why, len, "%s", "unexpected acknowledgement");
-	if ((o = json_tokener_parse(d)) == NULL)
-		return BB_EUNAVAIL;
-	if (json_object_object_get_ex(o, "error", &err) &&
-	    json_object_object_get_ex(err, "description", &desc))
-		snprintf(
-		    why, len, "JetStream: %s", json_object_get_string(desc));
+	/*
+	 * The slow way: a JetStream error refused the order (503, nothing
+	 * stored); a PubAck the quick test missed (a stream named "error")
+	 * is one; anything else leaves the outcome unknown (504).
+	 */
+	if ((o = json_tokener_parse(d)) == NULL) {
+		snprintf(why, len, "%s", "unexpected acknowledgement");
+		return BB_ETIMEOUT;
+	}
+	if (json_object_object_get_ex(o, "error", &err)) {
+		st = BB_EUNAVAIL;
+		snprintf(why, len, "JetStream: %s",
+		    json_object_object_get_ex(err, "description", &desc)
+		        ? json_object_get_string(desc)
+		        : "error");
+	} else if (json_object_object_get_ex(o, "seq", NULL))
+		st = BB_OK;
+	else {
+		st = BB_ETIMEOUT;
+		snprintf(why, len, "%s", "unexpected acknowledgement");
+	}
 	json_object_put(o);
-	return BB_EUNAVAIL;
+	return st;
 }
 
 /*

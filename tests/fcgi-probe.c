@@ -1228,6 +1228,45 @@ sc_many(const char *arg)
 }
 
 /*
+ * A web server that sends fast and reads slowly: records that each get an
+ * answer (FCGI_UNKNOWN_TYPE, 16 bytes for 9), as fast as the responder
+ * takes them, for ARG seconds (default 3), reading 4 KB of answers a
+ * millisecond. A responder that read on whenever the socket took a little
+ * output would hold the answers in memory; the script reads its peak RSS.
+ */
+static int
+sc_flood_slow_reader(const char *arg)
+{
+	int64_t end = mono_ms() + (arg != NULL ? atol(arg) : 3) * 1000;
+	size_t sent = 0, got = 0, off = 0;
+	struct obuf b = {0};
+	char sink[4096];
+	ssize_t n;
+	int fd;
+
+	while (b.len < 65536 - 9)
+		record(&b, 20, FCGI_NULL_REQUEST_ID, "?", 1, 0);
+	if ((fd = dial()) == -1)
+		return fail("connect");
+	while (mono_ms() < end) {
+		while ((n = send(fd, b.p + off, b.len - off,
+		            MSG_NOSIGNAL | MSG_DONTWAIT)) > 0) {
+			sent += (size_t)n;
+			off = (off + (size_t)n) % b.len;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			break;
+		if ((n = recv(fd, sink, sizeof sink, MSG_DONTWAIT)) > 0)
+			got += (size_t)n;
+		nap_us(1000);
+	}
+	printf("flood sent %zu KiB read %zu KiB\n", sent >> 10, got >> 10);
+	close(fd);
+	ob_free(&b);
+	return 0;
+}
+
+/*
  * SIGSTOP pid and wait until it has stopped (kill(2) returns before):
  * what is sent to it meanwhile is all there when it reads again.
  */
@@ -1539,6 +1578,8 @@ static const struct scenario scenarios[] = {
     {"oversize", sc_oversize, "bodies over order.max_body"},
     {"values-mid", sc_values_mid, "FCGI_GET_VALUES inside a request [FILLER]"},
     {"many", sc_many, "N connections at once (default 500)"},
+    {"flood-slow-reader", sc_flood_slow_reader,
+        "records that get answers, read slowly [SECONDS]"},
     {"half-close", sc_half_close, "16 KB, then 400 B, then SHUT_WR [PID]"},
     {"nul-param", sc_nul_param, "params holding a NUL, dropped whole"},
     {"stop-keep", sc_stop_keep, "kept connections, SIGTERM to PID, more"},

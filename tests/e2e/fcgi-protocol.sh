@@ -168,6 +168,16 @@ expect "oversize: 413 only once the body is whole, with and without CONTENT_LENG
 probe many 500
 expect "many: 500 connections at once, all answered 200" "$(seen)" "many sent 500 ok 500"
 
+# Answers the web server reads slowly hold the reading back: what it sends
+# waits in its socket, not as answers in the responder's memory.
+hwm0=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$fcgi/status")
+probe flood-slow-reader 3
+hwm1=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$fcgi/status")
+check "flood-slow-reader: peak RSS grew by less than 16 MiB (${hwm0} -> ${hwm1} kB; $(seen))" \
+	test "$RC" = 0 -a $((hwm1 - hwm0)) -lt $((16 * 1024))
+probe get /health/live
+expect "flood-slow-reader: and the responder serves on" "$(seen)" "status 200|end 0 0|closed"
+
 # Last: should the params be lost or freed, the request answers 404 or the
 # responder dies (ASan), which would spoil the scenarios after it.
 probe values-mid
