@@ -122,6 +122,39 @@ us_per() {
 		'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "-" }'
 }
 
+# proc_start PID: when PID started, in seconds since the epoch (to the
+# clock tick): field 22 of /proc/PID/stat, in ticks since boot.
+proc_start() {
+	local s f
+	s=$(cat "/proc/$1/stat") || die "no process $1"
+	read -r -a f <<<"${s##*) }"
+	awk -v t="${f[19]}" -v hz="$(getconf CLK_TCK)" -v boot="$(awk '$1 == "btime" { print $2 }' /proc/stat)" \
+		'BEGIN { printf "%.2f", boot + t / hz }'
+}
+
+now() { date +%s.%N; }
+
+# nats_gc FROM TO: nats-server's collections that began between FROM and
+# TO (seconds since the epoch), from its gctrace lines:
+#   gc 9 @21.352s 0%: 0.051+61+0.005 ms clock, ..., 198->201->58 MB, ...
+# (@ is seconds since the process started; the three clock figures are
+# the stop-the-world start, the concurrent mark and the stop-the-world end;
+# the last MB figure is the heap left live). Prints "COUNT LONGEST_MS
+# TOTAL_MS LIVE_MB", the last with "-" for none.
+nats_gc() {
+	awk -v from="$(awk -v a="$1" -v s="$NATS_START" 'BEGIN { print a - s }')" \
+		-v to="$(awk -v a="$2" -v s="$NATS_START" 'BEGIN { print a - s }')" '
+		$1 == "gc" && $3 ~ /^@/ {
+			t = substr($3, 2) + 0
+			if (t < from || t > to) next
+			split($5, c, "+")
+			ms = c[1] + c[2] + c[3]
+			n++; sum += ms; if (ms > max) max = ms
+			for (i = 6; i <= NF; i++) if ($i == "MB,") { split($(i - 1), h, "->"); live = h[3] }
+		}
+		END { if (n) printf "%d %.0f %.0f %s\n", n, max, sum, live; else print "0 0 0 -" }' "$BB_RUN/nats.log"
+}
+
 stream_count() { bb_jsutil -s "$BB_NATS_URL" count ORDERS 2>/dev/null || echo -1; }
 
 # ---- the stack ----------------------------------------------------------------
@@ -129,8 +162,12 @@ stream_count() { bb_jsutil -s "$BB_NATS_URL" count ORDERS 2>/dev/null || echo -1
 start_stack() {
 	make -s -C "$BB_BUILDDIR" tests/jsutil fcgi/paddock-fcgi >&2 ||
 		die "could not build paddock-fcgi and jsutil in $BB_BUILDDIR"
-	# nats-server's GOMAXPROCS: the CPUs this run's pool leaves.
-	PADDOCK_POOL_PROCS=$PROCS bb_start_nats "$(bb_jsutil port)"
+	# nats-server's GOMAXPROCS: the CPUs this run's pool leaves. Its Go
+	# runtime logs each garbage collection (gctrace, one line per cycle,
+	# to nats.log), so that the report can say which fell in the order run.
+	GODEBUG=${GODEBUG:+$GODEBUG,}gctrace=1 PADDOCK_POOL_PROCS=$PROCS \
+		bb_start_nats "$(bb_jsutil port)"
+	NATS_START=$(proc_start "$BB_NATS_PID")
 	bb_start_pool "$DIR/paddock.sock" "$PROCS" -c "$CONF"
 	bb_start_lighttpd "$(bb_jsutil port)"
 	# The stream exists once a responder has started: wait for /health/ready.
@@ -200,6 +237,7 @@ measure() {
 	sleep 1 # the ceiling's connections closed
 	COUNT_BEFORE=$(stream_count)
 	CPU_BEFORE=$(cpu_snapshot)
+	ORDERS_FROM=$(now)
 	run_wrk orders "$DURATION" "$BB_URL/v1/order"
 	if [ -n "$PERF_FILE" ]; then
 		perf record -g -o "$PERF_FILE" -p "${BB_POOL_PIDS[0]}" -- sleep "$((DURATION > 2 ? DURATION - 1 : 1))" \
@@ -213,6 +251,7 @@ measure() {
 		bb_track "$sampler_pid" rss-sampler
 	fi
 	wait_wrk "$DIR/orders.out"
+	ORDERS_TO=$(now)
 	CPU_AFTER=$(cpu_snapshot)
 	ORDERS_CMD=$WRK_CMD
 	[ -z "$perf_pid" ] || wait "$perf_pid"
@@ -243,7 +282,7 @@ rss_growth() {
 report() {
 	local o=$DIR/orders.out c=$DIR/ceiling.out
 	local reqs non2xx errs ok rate ceil ratio p50 p99 max stored diff hz
-	local pool0 nats0 httpd0 cs0 pool1 nats1 httpd1 cs1 hwm_max=0 k growth= ceil_cpu
+	local pool0 nats0 httpd0 cs0 pool1 nats1 httpd1 cs1 hwm_max=0 k growth= ceil_cpu gc
 	reqs=$(field "$o" requests)
 	non2xx=$(field "$o" non2xx)
 	errs=$(($(field "$o" connect) + $(field "$o" read) + $(field "$o" write) + $(field "$o" timeout)))
@@ -263,6 +302,7 @@ report() {
 	read -r pool1 nats1 httpd1 cs1 <<<"$CPU_AFTER"
 	for k in "${HWM[@]}"; do [ "$k" -gt "$hwm_max" ] && hwm_max=$k; done
 	hz=$(getconf CLK_TCK)
+	read -r -a gc <<<"$(nats_gc "$ORDERS_FROM" "$ORDERS_TO")"
 	VERDICT=PASS
 	cat <<-EOF
 		order-bench: results
@@ -282,6 +322,7 @@ report() {
 		  context switches:   $(per $((cs1 - cs0)) "$ok") per order, all responder threads (/proc/PID/task/*/status)
 		  responder peak RSS: ${HWM[*]} KiB (VmHWM per process)
 		  nats-server RSS:    peak $NATS_HWM KiB (VmHWM; GOMAXPROCS=$BB_NATS_GOMAXPROCS GOGC=$BB_NATS_GOGC)
+		  nats-server GC:     ${gc[0]} collections began in the order run, longest ${gc[1]} ms, ${gc[2]} ms in all (wall clock, gctrace); live heap after the last: ${gc[3]} MB
 	EOF
 	if [ -n "$SAMPLE_S" ]; then
 		read -r -a growth <<<"$(rss_growth)"
