@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fastcgi.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -29,12 +30,11 @@
 
 #include "paddock.h"
 
-#define CONN_READ_MIN      16384
-#define CONN_IN_MAX        (1024 * 1024) /* read no further ahead */
-#define CONN_PARAMS_LIMIT  (256 * 1024)  /* far above any web server's */
-#define CONN_FREE_KEEP     256           /* idle connection objects kept */
-#define CONN_SPARE_BUF     (64 * 1024)   /* larger buffers are not kept */
-#define CONN_MAX_CONNS_TXT "10000"
+#define CONN_READ_MIN     16384
+#define CONN_IN_MAX       (1024 * 1024) /* read no further ahead */
+#define CONN_PARAMS_LIMIT (256 * 1024)  /* far above any web server's */
+#define CONN_FREE_KEEP    256           /* idle connection objects kept */
+#define CONN_SPARE_BUF    (64 * 1024)   /* larger buffers are not kept */
 
 /* Freed connection objects, kept with their buffers for the next ones. */
 static struct conn_list conn_spares = TAILQ_HEAD_INITIALIZER(conn_spares);
@@ -302,7 +302,11 @@ conn_get_values(struct conn *c, const unsigned char *p, size_t len)
 	struct buf asked = {0}, res = {0};
 	const char *name, *v;
 	size_t off = 0, name_len;
+	char max[16];
 	int rc = -1;
+
+	/* One request per connection: as many requests as connections. */
+	snprintf(max, sizeof max, "%d", c->app->conf.fcgi.max_conns);
 
 	/* Not into c->pdecoded: a request's parameters may be there. */
 	if (conn_pairs(p, len, &asked) == -1)
@@ -310,7 +314,7 @@ conn_get_values(struct conn *c, const unsigned char *p, size_t len)
 	while ((name = conn_pair_next(&asked, &off, &name_len, &v)) != NULL) {
 		if (strcmp(name, FCGI_MAX_CONNS) == 0 ||
 		    strcmp(name, FCGI_MAX_REQS) == 0)
-			v = CONN_MAX_CONNS_TXT;
+			v = max;
 		else if (strcmp(name, FCGI_MPXS_CONNS) == 0)
 			v = "0";
 		else

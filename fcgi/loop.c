@@ -34,7 +34,8 @@
 #define LOOP_EVENTS          256
 #define LOOP_ACCEPT_MAX      8 /* per wake-up: leave some to the siblings */
 #define LOOP_IO_TIMEOUT_S    30
-#define LOOP_ACCEPT_PAUSE_MS 100 /* out of descriptors: wait, then retry */
+#define LOOP_ACCEPT_PAUSE_MS 100   /* out of descriptors: wait, then retry */
+#define LOOP_FULL_WARN_MS    10000 /* at fcgi.max_conns: warn this often */
 #define LOOP_TICK_MS         1000
 
 struct loop {
@@ -44,7 +45,9 @@ struct loop {
 	int sig_fd;
 	int wake_fd;
 	int listening; /* the listener is on epfd */
+	int full;      /* not listening: fcgi.max_conns connections held */
 	int64_t accept_resume_ms;
+	int64_t full_warned_ms;
 
 	struct conn_list io;
 	struct conn_list ack;
@@ -216,6 +219,29 @@ loop_after(struct loop *l, struct conn *c, struct conn_list *was, int rc)
 	TAILQ_INSERT_TAIL(loop_list(l, c), c, entry);
 }
 
+/*
+ * fcgi.max_conns connections held: stop accepting until one closes (see
+ * loop_expire()). The web server's next connections wait in the listen
+ * backlog, or a sibling process on the same socket takes them.
+ */
+static void
+loop_pause_full(struct loop *l)
+{
+	int64_t now = ids_mono_ms();
+
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->listen_fd, NULL);
+	l->listening = 0;
+	l->full = 1;
+	/* Once in a while: a pool at its limit may come and go by the ms. */
+	if (l->full_warned_ms == 0 ||
+	    now - l->full_warned_ms >= LOOP_FULL_WARN_MS) {
+		log_warnx("%d connections held (fcgi.max_conns): not "
+		          "accepting until one closes",
+		    l->nconns);
+		l->full_warned_ms = now;
+	}
+}
+
 static void
 loop_accept(struct loop *l)
 {
@@ -226,6 +252,10 @@ loop_accept(struct loop *l)
 		return; /* the listener's event came in the batch of the signal
 		         */
 	for (i = 0; i < LOOP_ACCEPT_MAX; i++) {
+		if (l->nconns >= l->app->conf.fcgi.max_conns) {
+			loop_pause_full(l);
+			return;
+		}
 		fd = accept4(
 		    l->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
@@ -343,10 +373,14 @@ loop_expire(struct loop *l, int64_t now)
 			    LOOP_IO_TIMEOUT_S);
 		loop_close(l, c);
 	}
-	if (!l->listening && !l->stopping && now >= l->accept_resume_ms &&
+	if (!l->listening && !l->stopping &&
+	    (l->full ? l->nconns < l->app->conf.fcgi.max_conns
+	             : now >= l->accept_resume_ms) &&
 	    loop_add(l, l->listen_fd, EPOLLIN | EPOLLEXCLUSIVE,
-	        &loop_tag_listen) == 0)
+	        &loop_tag_listen) == 0) {
 		l->listening = 1;
+		l->full = 0;
+	}
 }
 
 /* How long epoll_wait() may sleep: until the first deadline. */
@@ -360,7 +394,8 @@ loop_timeout(struct loop *l, int64_t now)
 		next = c->deadline_ms;
 	if ((c = TAILQ_FIRST(&l->io)) != NULL && c->deadline_ms < next)
 		next = c->deadline_ms;
-	if (!l->listening && !l->stopping && l->accept_resume_ms < next)
+	if (!l->listening && !l->stopping && !l->full &&
+	    l->accept_resume_ms < next)
 		next = l->accept_resume_ms;
 	if (l->stopping && l->stop_by_ms < next)
 		next = l->stop_by_ms;

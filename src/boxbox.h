@@ -110,6 +110,7 @@ struct bb_conf {
 	struct {
 		int backlog;
 		int cpu_affinity; /* pin each process to a CPU of its own */
+		int max_conns;    /* connections one process holds at once */
 	} fcgi;
 	struct {
 		struct bb_strv allow_origins;

@@ -837,6 +837,56 @@ sc_get_values(const char *arg)
 	    &b, &(struct talk){.first = show_values, .ms = PROBE_OPEN_MS});
 }
 
+/*
+ * A responder holding its fcgi.max_conns (ARG) connections: ARG kept
+ * open, each answering FCGI_GET_VALUES ("values ..."), then one more
+ * whose query waits unanswered ("quiet") until the first closes
+ * ("values ..." again).
+ */
+static int
+sc_max_conns(const char *arg)
+{
+	int n = arg != NULL ? atoi(arg) : 0, i, held = 0, extra = -1, rc = 0;
+	struct obuf b = {0};
+	int *fds;
+
+	if (n <= 0 || (fds = calloc((size_t)n, sizeof *fds)) == NULL)
+		return fail("needs the responder's fcgi.max_conns, not %s",
+		    arg != NULL ? arg : "nothing");
+	values_query(&b, 0);
+	for (i = 0; i < n && rc == 0; i++) {
+		if ((fds[i] = dial()) == -1) {
+			rc = -1;
+			break;
+		}
+		held++;
+		IFOK(rc, send_all(fds[i], b.p, b.len));
+		IFOK(rc, show_values(fds[i]));
+	}
+	if (rc == 0)
+		printf("held %d\n", held);
+	if (rc == 0 && (extra = dial()) == -1)
+		rc = -1;
+	IFOK(rc, send_all(extra, b.p, b.len));
+	if (rc == 0 && strcmp(conn_state(extra, PROBE_OPEN_MS), "open") != 0)
+		rc = fail("a connection past fcgi.max_conns was served");
+	if (rc == 0)
+		printf("quiet\n");
+	if (rc == 0) {
+		close(fds[0]);
+		fds[0] = -1;
+	}
+	IFOK(rc, show_values(extra));
+	for (i = 0; i < held; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+	if (extra != -1)
+		close(extra);
+	free(fds);
+	ob_free(&b);
+	return rc;
+}
+
 /* The answer to a management record of a type no 1.0 application knows. */
 static int
 unknown_type_answer(int fd)
@@ -1563,6 +1613,8 @@ sc_pipeline_timeout(const char *arg)
 static const struct scenario scenarios[] = {
     {"get", sc_get, "GET PATH (default /health/live), then the close"},
     {"get-values", sc_get_values, "FCGI_GET_VALUES"},
+    {"max-conns", sc_max_conns,
+        "ARG (fcgi.max_conns) connections held, one more waits"},
     {"unknown-type", sc_unknown_type, "a management record of type 20"},
     {"keep-conn", sc_keep_conn, "three requests on one connection"},
     {"no-keep", sc_no_keep, "one request; the responder closes"},

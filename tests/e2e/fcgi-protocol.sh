@@ -7,8 +7,8 @@
 # bodies over the limit, and 500 connections at once. Then, each on a
 # responder of its own (they stop it or starve it): SIGTERM with kept
 # connections idle (the next requests after it, or in the same batch),
-# SIGTERM with an order in hand, and two pipelined orders while NATS
-# acknowledges nothing.
+# SIGTERM with an order in hand, fcgi.max_conns reached, and two pipelined
+# orders while NATS acknowledges nothing.
 . "${BB_SRCDIR:?run the scenarios through make check}/tests/e2e/lib.sh"
 t_begin "FastCGI protocol handling of paddock-fcgi"
 bb_start_nats "$(bb_jsutil port)"
@@ -229,6 +229,23 @@ if start_fcgi stop-inflight && ready_on "$FCGI_SOCK"; then
 	expect "stop-inflight: and exits 0" "$EXIT_RC" 0
 else
 	not_ok "stop-inflight: the responder did not get ready"
+fi
+
+# fcgi.max_conns 3: three connections held, and a fourth waits in the
+# listen backlog until one of them closes; FCGI_GET_VALUES says 3.
+if start_fcgi max-conns PADDOCK_FCGI_MAX_CONNS=3 && ready_on "$FCGI_SOCK"; then
+	probe_on "$FCGI_SOCK" max-conns 3
+	v3='values FCGI_MAX_CONNS=3 FCGI_MAX_REQS=3 FCGI_MPXS_CONNS=0'
+	expect "max-conns: three held, the fourth unanswered until the first closes" \
+		"$(seen)" "$v3|$v3|$v3|held 3|quiet|$v3"
+	check "max-conns: the responder warns that it holds its limit" \
+		grep -q '3 connections held (fcgi.max_conns): not accepting until one closes' \
+		"$T_DIR/max-conns.log"
+	kill -TERM "$FCGI_PID"
+	exit_within "$FCGI_PID" 5000
+	expect "max-conns: the responder exits 0 on SIGTERM" "$EXIT_RC" 0
+else
+	not_ok "max-conns: the responder did not get ready"
 fi
 
 # NATS frozen (SIGSTOP: connected, acknowledging nothing), two orders in

@@ -152,6 +152,7 @@ assert_conf_eq(const struct bb_conf *a, const struct bb_conf *b)
 	ck_assert_int_eq(a->order.max_body, b->order.max_body);
 	ck_assert_int_eq(a->fcgi.cpu_affinity, b->fcgi.cpu_affinity);
 	ck_assert_int_eq(a->fcgi.backlog, b->fcgi.backlog);
+	ck_assert_int_eq(a->fcgi.max_conns, b->fcgi.max_conns);
 	assert_strv_eq(&a->cors.allow_origins, &b->cors.allow_origins);
 	assert_strv_eq(&a->cors.allow_methods, &b->cors.allow_methods);
 	assert_strv_eq(&a->cors.allow_headers, &b->cors.allow_headers);
@@ -186,6 +187,7 @@ assert_defaults(const struct bb_conf *c)
 	ck_assert_int_eq(c->order.max_body, 65536);
 	ck_assert_int_eq(c->fcgi.cpu_affinity, 0);
 	ck_assert_int_eq(c->fcgi.backlog, 1024);
+	ck_assert_int_eq(c->fcgi.max_conns, 10000);
 	assert_strv(&c->cors.allow_origins, NULL, 0);
 	assert_strv(&c->cors.allow_methods, methods, 3);
 	assert_strv(&c->cors.allow_headers, headers, 1);
@@ -617,7 +619,7 @@ START_TEST(test_print_file_reloads)
 	    "\tmax_age_s = 0; replicas = 5; };\n"
 	    "order: { sizes = [\"S\", \"M\", \"L\", \"XL\"]; max_body = 256; "
 	    "};\n"
-	    "fcgi: { cpu_affinity = true; backlog = 65535; };\n"
+	    "fcgi: { cpu_affinity = true; backlog = 65535; max_conns = 3; };\n"
 	    "cors: { allow_origins = [\"https://a.example\"];\n"
 	    "\tallow_methods = [\"POST\"]; allow_headers = [];\n"
 	    "\texpose_headers = [\"Location\", \"X-Request-Id\"];\n"
