@@ -8,7 +8,9 @@
 -- varied valid ones (every size, 0-3 toppings, escapes and non-ASCII
 -- UTF-8). done() prints one machine-readable line for the script to read,
 -- with latencies in microseconds; wrk counts a non-2xx/3xx status in
--- errors.status.
+-- errors.status. With ORDER_WRK_HIST set, done() also writes every
+-- latency there, as "MICROSECONDS COUNT" lines, so that the script can
+-- take percentiles over several runs.
 
 local seed = '{"size":"large","username":"tubias","destination":"manoel moreira"}'
 
@@ -76,4 +78,14 @@ function done(summary, latency, requests)
 		e.connect, e.read, e.write, e.timeout,
 		latency:percentile(50), latency:percentile(90),
 		latency:percentile(99), latency.max))
+	local path = os.getenv("ORDER_WRK_HIST")
+	if path ~= nil then
+		-- latency(i): the i-th distinct latency and how many had it.
+		local f = assert(io.open(path, "w"))
+		for i = 1, #latency do
+			local v, c = latency(i)
+			f:write(string.format("%d %d\n", v, c))
+		end
+		f:close()
+	end
 end
