@@ -44,9 +44,8 @@ struct loop {
 	int listen_fd;
 	int sig_fd;
 	int wake_fd;
-	int listening; /* the listener is on epfd */
-	int full;      /* not listening: fcgi.max_conns connections held */
-	int64_t accept_resume_ms;
+	int listening;            /* the listener is on epfd */
+	int64_t accept_resume_ms; /* not listening: resume then, below max */
 	int64_t full_warned_ms;
 
 	struct conn_list io;
@@ -219,10 +218,17 @@ loop_after(struct loop *l, struct conn *c, struct conn_list *was, int rc)
 	TAILQ_INSERT_TAIL(loop_list(l, c), c, entry);
 }
 
+/* fcgi.max_conns connections held: no more until one closes. */
+static int
+loop_full(const struct loop *l)
+{
+	return l->nconns >= l->app->conf.fcgi.max_conns;
+}
+
 /*
- * fcgi.max_conns connections held: stop accepting until one closes (see
- * loop_expire()). The web server's next connections wait in the listen
- * backlog, or a sibling process on the same socket takes them.
+ * Stop accepting until one closes (see loop_expire()). The web server's
+ * next connections wait in the listen backlog, or a sibling process on
+ * the same socket takes them.
  */
 static void
 loop_pause_full(struct loop *l)
@@ -231,7 +237,7 @@ loop_pause_full(struct loop *l)
 
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->listen_fd, NULL);
 	l->listening = 0;
-	l->full = 1;
+	l->accept_resume_ms = now;
 	/* Once in a while: a pool at its limit may come and go by the ms. */
 	if (l->full_warned_ms == 0 ||
 	    now - l->full_warned_ms >= LOOP_FULL_WARN_MS) {
@@ -252,7 +258,7 @@ loop_accept(struct loop *l)
 		return; /* the listener's event came in the batch of the signal
 		         */
 	for (i = 0; i < LOOP_ACCEPT_MAX; i++) {
-		if (l->nconns >= l->app->conf.fcgi.max_conns) {
+		if (loop_full(l)) {
 			loop_pause_full(l);
 			return;
 		}
@@ -373,14 +379,11 @@ loop_expire(struct loop *l, int64_t now)
 			    LOOP_IO_TIMEOUT_S);
 		loop_close(l, c);
 	}
-	if (!l->listening && !l->stopping &&
-	    (l->full ? l->nconns < l->app->conf.fcgi.max_conns
-	             : now >= l->accept_resume_ms) &&
+	if (!l->listening && !l->stopping && !loop_full(l) &&
+	    now >= l->accept_resume_ms &&
 	    loop_add(l, l->listen_fd, EPOLLIN | EPOLLEXCLUSIVE,
-	        &loop_tag_listen) == 0) {
+	        &loop_tag_listen) == 0)
 		l->listening = 1;
-		l->full = 0;
-	}
 }
 
 /* How long epoll_wait() may sleep: until the first deadline. */
@@ -394,7 +397,8 @@ loop_timeout(struct loop *l, int64_t now)
 		next = c->deadline_ms;
 	if ((c = TAILQ_FIRST(&l->io)) != NULL && c->deadline_ms < next)
 		next = c->deadline_ms;
-	if (!l->listening && !l->stopping && !l->full &&
+	/* Full: a close, in some pass, is what resumes; no timer. */
+	if (!l->listening && !l->stopping && !loop_full(l) &&
 	    l->accept_resume_ms < next)
 		next = l->accept_resume_ms;
 	if (l->stopping && l->stop_by_ms < next)

@@ -540,16 +540,14 @@ show_state(int fd, int ms)
 	return 0;
 }
 
-/* Nothing may come yet: the request is not whole. */
+/* Nothing may come yet; if something does, fail saying why it must not. */
 static int
-show_quiet(int fd)
+show_quiet(int fd, const char *why)
 {
 	const char *s = conn_state(fd, PROBE_OPEN_MS);
 
 	if (strcmp(s, "open") != 0)
-		return fail("the responder did not wait for the whole request: "
-		            "%s",
-		    s);
+		return fail("%s: %s", why, s);
 	printf("quiet\n");
 	return 0;
 }
@@ -868,10 +866,8 @@ sc_max_conns(const char *arg)
 	if (rc == 0 && (extra = dial()) == -1)
 		rc = -1;
 	IFOK(rc, send_all(extra, b.p, b.len));
-	if (rc == 0 && strcmp(conn_state(extra, PROBE_OPEN_MS), "open") != 0)
-		rc = fail("a connection past fcgi.max_conns was served");
-	if (rc == 0)
-		printf("quiet\n");
+	IFOK(rc,
+	    show_quiet(extra, "a connection past fcgi.max_conns was served"));
 	if (rc == 0) {
 		close(fds[0]);
 		fds[0] = -1;
@@ -1053,7 +1049,8 @@ abort_after(int fd, const struct req *r, size_t cut, unsigned next_id)
 	req_build(&b, r);
 	record(&a, FCGI_ABORT_REQUEST, r->id, NULL, 0, 0);
 	IFOK(rc, send_all(fd, b.p, cut));
-	IFOK(rc, show_quiet(fd));
+	IFOK(rc,
+	    show_quiet(fd, "the responder did not wait for the whole request"));
 	IFOK(rc, send_all(fd, a.p, a.len));
 	IFOK(rc, show_answer(fd, r->id));
 	IFOK(rc, send_all(fd, b.p + cut, b.len - cut));
@@ -1200,7 +1197,8 @@ sc_oversize(const char *arg)
 	req_build(&b, &declared);
 	end = b.len - FCGI_HEADER_LEN; /* all but the empty FCGI_STDIN */
 	IFOK(rc, send_all(fd, b.p, end));
-	IFOK(rc, show_quiet(fd));
+	IFOK(rc,
+	    show_quiet(fd, "the responder did not wait for the whole request"));
 	IFOK(rc, send_all(fd, b.p + end, FCGI_HEADER_LEN));
 	IFOK(rc, show_answer(fd, 1));
 	IFOK(rc, show_state(fd, PROBE_OPEN_MS));
