@@ -34,7 +34,8 @@
 # ORDER_BENCH_KEEP=1 (keep the run directory), and any PADDOCK_<SECTION>_<KEY>
 # setting, which reaches the responders; GOMAXPROCS and GOGC reach
 # nats-server (default: every CPU, as Go does, and 400; see bb_start_nats
-# in boxbox). BB_BUILDDIR is the build tree (default
+# in boxbox); BB_SCHED and BB_SCHED_{POOL,HTTPD,NATS}=batch start them
+# under SCHED_BATCH (bb_sched in boxbox). BB_BUILDDIR is the build tree (default
 # build/default in the sources).
 #
 # Every process it starts is stopped by PID from the EXIT trap (Ctrl-C
@@ -165,6 +166,18 @@ nats_gc() {
 			for (i = 6; i <= NF; i++) if ($i == "MB,") { split($(i - 1), h, "->"); live = h[3] }
 		}
 		END { if (n) printf "%d %.0f %.0f %s\n", n, max, sum, live; else print "0 0 0 -" }' "$BB_RUN/nats.log"
+}
+
+# sched_policy PID...: the scheduling policy of every thread of the PIDs
+# (ps's class: TS the default, B SCHED_BATCH), or "mixed".
+sched_policy() {
+	local cls
+	cls=$(for p in "$@"; do ps -L -o cls= -p "$p"; done | sort -u | tr -d ' ')
+	case $cls in
+	TS) echo SCHED_OTHER ;;
+	B) echo SCHED_BATCH ;;
+	*) echo "mixed ($(tr '\n' ' ' <<<"$cls"))" ;;
+	esac
 }
 
 stream_count() { bb_jsutil -s "$BB_NATS_URL" count ORDERS 2>/dev/null || echo -1; }
@@ -395,6 +408,7 @@ report() {
 		  command:            $COMMAND
 		  machine:            $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)
 		  stack:              nats-server $(nats-server --version | awk '{ print $2 }') -js (file storage), lighttpd $(lighttpd -v | sed -n 's/^lighttpd\/\([^ ]*\).*/\1/p'), $PROCS paddock-fcgi (one event loop each; spawn-fcgi, unix socket)
+		  scheduling:         nats-server $(sched_policy "$BB_NATS_PID"), lighttpd $(sched_policy "$BB_LIGHTTPD_PID"), responders $(sched_policy "${BB_POOL_PIDS[@]}") (every thread; BB_SCHED, BB_SCHED_<WHO> in boxbox)
 		  rounds:             $ROUNDS, each $CEILING_S s of the ceiling then $DURATION s of orders; figures below pooled over all rounds
 		  ceiling command:    $CEILING_CMD
 		  orders command:     $ORDERS_CMD

@@ -36,6 +36,28 @@ else
 	ok "responders pinned # SKIP $(nproc) CPUs, not 2: not pinned"
 fi
 
+# bb_sched: by default the pool, lighttpd, nats-server and the relay keep
+# the default scheduling policy (ps's class TS), every thread of every
+# process; BB_SCHED or BB_SCHED_<WHO>=batch starts one under SCHED_BATCH
+# (class B), anything else is refused.
+classes() { for p in "$@"; do ps -L -o cls= -p "$p"; done | sort -u | tr -d ' \n'; }
+expect "the responders and all their threads: the default policy" "$(classes "${BB_POOL_PIDS[@]}")" TS
+expect "lighttpd, nats-server and the relay: the default policy" \
+	"$(classes "$BB_LIGHTTPD_PID" "$BB_NATS_PID" "$BB_RELAY_PID")" TS
+expect "BB_SCHED=batch: chrt for the pool" "$(BB_SCHED=batch bb_sched POOL)" "chrt --batch 0"
+expect "BB_SCHED_NATS=other wins over BB_SCHED=batch" "$(BB_SCHED=batch BB_SCHED_NATS=other bb_sched NATS)" ""
+$(BB_SCHED_HTTPD=batch bb_sched HTTPD) sleep 30 &
+sched_pid=$!
+# chrt sets the policy, then becomes sleep.
+for ((i = 0; i < 100; i++)); do
+	[ "$(ps -o comm= -p "$sched_pid")" = sleep ] && break
+	sleep 0.01
+done
+expect "a command started with that prefix runs SCHED_BATCH" "$(classes "$sched_pid")" B
+kill "$sched_pid"
+wait "$sched_pid" 2>/dev/null
+check "BB_SCHED=fast is refused" bash -c "BB_LIB=1 . '$BB_SRCDIR/boxbox'; BB_SCHED=fast bb_stack_init '$T_DIR/sched' 2>&1 | grep -q 'batch or other, not fast'"
+
 # A stray SIGUSR1 (fcgi2's own "accept no more") changes nothing.
 kill -USR1 "${BB_POOL_PIDS[@]}"
 answered=0
