@@ -169,11 +169,12 @@ nats_gc() {
 }
 
 # sched_policy PID...: the scheduling policy of every thread of the PIDs
-# (ps's class: TS the default, B SCHED_BATCH), or "mixed".
+# (ps's class: TS the default, B SCHED_BATCH), "mixed (...)" or "gone".
 sched_policy() {
 	local cls
 	cls=$(for p in "$@"; do ps -L -o cls= -p "$p"; done | sort -u | tr -d ' ')
 	case $cls in
+	"") echo "gone" ;;
 	TS) echo SCHED_OTHER ;;
 	B) echo SCHED_BATCH ;;
 	*) echo "mixed ($(tr '\n' ' ' <<<"$cls"))" ;;

@@ -36,27 +36,24 @@ else
 	ok "responders pinned # SKIP $(nproc) CPUs, not 2: not pinned"
 fi
 
-# bb_sched: by default the pool, lighttpd, nats-server and the relay keep
-# the default scheduling policy (ps's class TS), every thread of every
-# process; BB_SCHED or BB_SCHED_<WHO>=batch starts one under SCHED_BATCH
-# (class B), anything else is refused.
+# bb_sched: each process, every thread of it, under the policy bb_sched
+# chose for it (ps's class: TS the default, B SCHED_BATCH); BB_SCHED_<WHO>
+# wins over BB_SCHED, anything but batch or other is refused. A second
+# pool, under the policy the first one does not have, is at the end.
 classes() { for p in "$@"; do ps -L -o cls= -p "$p"; done | sort -u | tr -d ' \n'; }
-expect "the responders and all their threads: the default policy" "$(classes "${BB_POOL_PIDS[@]}")" TS
-expect "lighttpd, nats-server and the relay: the default policy" \
-	"$(classes "$BB_LIGHTTPD_PID" "$BB_NATS_PID" "$BB_RELAY_PID")" TS
-expect "BB_SCHED=batch: chrt for the pool" "$(BB_SCHED=batch bb_sched POOL)" "chrt --batch 0"
+class_for() { if [ -n "$(bb_sched "$1")" ]; then echo B; else echo TS; fi; }
+expect "the responders and all their threads: $(class_for POOL)" "$(classes "${BB_POOL_PIDS[@]}")" "$(class_for POOL)"
+expect "lighttpd: $(class_for HTTPD)" "$(classes "$BB_LIGHTTPD_PID")" "$(class_for HTTPD)"
+expect "nats-server: $(class_for NATS)" "$(classes "$BB_NATS_PID")" "$(class_for NATS)"
+expect "the relay keeps the default policy" "$(classes "$BB_RELAY_PID")" TS
+expect "BB_SCHED=batch: chrt for the pool" "$(
+	unset BB_SCHED_POOL
+	BB_SCHED=batch bb_sched POOL
+)" "chrt --batch 0"
 expect "BB_SCHED_NATS=other wins over BB_SCHED=batch" "$(BB_SCHED=batch BB_SCHED_NATS=other bb_sched NATS)" ""
-$(BB_SCHED_HTTPD=batch bb_sched HTTPD) sleep 30 &
-sched_pid=$!
-# chrt sets the policy, then becomes sleep.
-for ((i = 0; i < 100; i++)); do
-	[ "$(ps -o comm= -p "$sched_pid")" = sleep ] && break
-	sleep 0.01
-done
-expect "a command started with that prefix runs SCHED_BATCH" "$(classes "$sched_pid")" B
-kill "$sched_pid"
-wait "$sched_pid" 2>/dev/null
-check "BB_SCHED=fast is refused" bash -c "BB_LIB=1 . '$BB_SRCDIR/boxbox'; BB_SCHED=fast bb_stack_init '$T_DIR/sched' 2>&1 | grep -q 'batch or other, not fast'"
+refused=$(bash -c "BB_LIB=1 . '$BB_SRCDIR/boxbox'; BB_SCHED=fast bb_stack_init '$T_DIR/sched'; echo started" 2>&1)
+expect "BB_SCHED=fast is refused before anything starts" "$refused" \
+	"boxbox: BB_SCHED_POOL or BB_SCHED: batch or other, not fast"
 
 # A stray SIGUSR1 (fcgi2's own "accept no more") changes nothing.
 kill -USR1 "${BB_POOL_PIDS[@]}"
@@ -67,3 +64,10 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 expect "after SIGUSR1 the pool still answers" "$answered" 8
 check "and every responder still runs" kill -0 "${BB_POOL_PIDS[@]}"
+
+# The other policy for a second pool of one, through bb_start_pool as
+# `up` starts it: the policy reaches the responder and all its threads.
+if [ "$(class_for POOL)" = B ]; then other=other want=TS; else other=batch want=B; fi
+BB_SCHED_POOL=$other bb_start_pool "$T_DIR/second.sock" 1 -c "$BB_SRCDIR/conf/paddock.conf"
+expect "BB_SCHED_POOL=$other: the responder and all its threads $want" \
+	"$(classes "${BB_POOL_PIDS[@]}")" "$want"
