@@ -35,8 +35,8 @@
 # setting, which reaches the responders; GOMAXPROCS and GOGC reach
 # nats-server (default: every CPU, as Go does, and 400; see bb_start_nats
 # in boxbox); BB_SCHED and BB_SCHED_{POOL,HTTPD,NATS}=batch start them
-# under SCHED_BATCH (bb_sched in boxbox). BB_BUILDDIR is the build tree (default
-# build/default in the sources).
+# under SCHED_BATCH (bb_sched in boxbox). BB_BUILDDIR is the build tree
+# (default build/default in the sources).
 #
 # Every process it starts is stopped by PID from the EXIT trap (Ctrl-C
 # included), and its temporary directory removed. Exit status: 0 every

@@ -51,7 +51,8 @@ expect "BB_SCHED=batch: chrt for the pool" "$(
 	BB_SCHED=batch bb_sched POOL
 )" "chrt --batch 0"
 expect "BB_SCHED_NATS=other wins over BB_SCHED=batch" "$(BB_SCHED=batch BB_SCHED_NATS=other bb_sched NATS)" ""
-refused=$(bash -c "BB_LIB=1 . '$BB_SRCDIR/boxbox'; BB_SCHED=fast bb_stack_init '$T_DIR/sched'; echo started" 2>&1)
+refused=$(bash -c "BB_LIB=1 . '$BB_SRCDIR/boxbox'; unset BB_SCHED_POOL BB_SCHED_HTTPD BB_SCHED_NATS
+	BB_SCHED=fast bb_stack_init '$T_DIR/sched'; echo started" 2>&1)
 expect "BB_SCHED=fast is refused before anything starts" "$refused" \
 	"boxbox: BB_SCHED_POOL or BB_SCHED: batch or other, not fast"
 
