@@ -169,15 +169,15 @@ nats_gc() {
 }
 
 # sched_policy PID...: the scheduling policy of every thread of the PIDs
-# (ps's class: TS the default, B SCHED_BATCH), "mixed (...)" or "gone".
+# (bb_sched_classes), "mixed (...)" or "gone".
 sched_policy() {
 	local cls
-	cls=$(for p in "$@"; do ps -L -o cls= -p "$p"; done | sort -u | tr -d ' ')
+	cls=$(bb_sched_classes "$@")
 	case $cls in
 	"") echo "gone" ;;
 	TS) echo SCHED_OTHER ;;
 	B) echo SCHED_BATCH ;;
-	*) echo "mixed ($(tr '\n' ' ' <<<"$cls"))" ;;
+	*) echo "mixed ($cls)" ;;
 	esac
 }
 

@@ -37,15 +37,15 @@ else
 fi
 
 # bb_sched: each process, every thread of it, under the policy bb_sched
-# chose for it (ps's class: TS the default, B SCHED_BATCH); BB_SCHED_<WHO>
-# wins over BB_SCHED, anything but batch or other is refused. A second
-# pool, under the policy the first one does not have, is at the end.
-classes() { for p in "$@"; do ps -L -o cls= -p "$p"; done | sort -u | tr -d ' \n'; }
+# chose for it (bb_sched_classes: TS the default, B SCHED_BATCH);
+# BB_SCHED_<WHO> wins over BB_SCHED, anything but batch or other is
+# refused. A second pool, under the policy the first one does not have,
+# is at the end.
 class_for() { if [ -n "$(bb_sched "$1")" ]; then echo B; else echo TS; fi; }
-expect "the responders and all their threads: $(class_for POOL)" "$(classes "${BB_POOL_PIDS[@]}")" "$(class_for POOL)"
-expect "lighttpd: $(class_for HTTPD)" "$(classes "$BB_LIGHTTPD_PID")" "$(class_for HTTPD)"
-expect "nats-server: $(class_for NATS)" "$(classes "$BB_NATS_PID")" "$(class_for NATS)"
-expect "the relay keeps the default policy" "$(classes "$BB_RELAY_PID")" TS
+expect "the responders and all their threads: $(class_for POOL)" "$(bb_sched_classes "${BB_POOL_PIDS[@]}")" "$(class_for POOL)"
+expect "lighttpd: $(class_for HTTPD)" "$(bb_sched_classes "$BB_LIGHTTPD_PID")" "$(class_for HTTPD)"
+expect "nats-server: $(class_for NATS)" "$(bb_sched_classes "$BB_NATS_PID")" "$(class_for NATS)"
+expect "the relay keeps the default policy" "$(bb_sched_classes "$BB_RELAY_PID")" TS
 expect "BB_SCHED=batch: chrt for the pool" "$(
 	unset BB_SCHED_POOL
 	BB_SCHED=batch bb_sched POOL
@@ -71,4 +71,4 @@ check "and every responder still runs" kill -0 "${BB_POOL_PIDS[@]}"
 if [ "$(class_for POOL)" = B ]; then other=other want=TS; else other=batch want=B; fi
 BB_SCHED_POOL=$other bb_start_pool "$T_DIR/second.sock" 1 -c "$BB_SRCDIR/conf/paddock.conf"
 expect "BB_SCHED_POOL=$other: the responder and all its threads $want" \
-	"$(classes "${BB_POOL_PIDS[@]}")" "$want"
+	"$(bb_sched_classes "${BB_POOL_PIDS[@]}")" "$want"
