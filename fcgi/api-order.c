@@ -34,6 +34,7 @@ api_order_publish(struct request *req, struct order *o, struct bb_err *e)
 {
 	const struct bb_conf *c = &req->app->conf;
 	char subject[256], msg[ORDER_JSON_MAX];
+	struct fmt f;
 	enum bb_status s;
 	int len;
 
@@ -52,8 +53,11 @@ api_order_publish(struct request *req, struct order *o, struct bb_err *e)
 		bb_err_set(e, "order too large to store; nothing was stored");
 		return BB_EINTERNAL;
 	}
-	snprintf(subject, sizeof subject, "%s.waiting_to_cook.%s",
-	    c->stream.prefix, o->order_id);
+	fmt_init(&f, subject, sizeof subject);
+	fmt_str(&f, c->stream.prefix);
+	fmt_mem(&f, ".waiting_to_cook.", 17);
+	fmt_str(&f, o->order_id);
+	fmt_end(&f, NULL);
 	return bus_loop_publish(req->app->bus, subject, o->order_id, msg,
 	    (size_t)len, loop_await_ack(req->app->loop, req->conn), e);
 }
@@ -67,7 +71,8 @@ api_order_acked(struct request *req, enum bb_status s, const char *why)
 {
 	struct bb_err e;
 	char body[128];
-	int n;
+	struct fmt f;
+	size_t n;
 
 	if (s != BB_OK) {
 		bb_err_clear(&e);
@@ -75,11 +80,18 @@ api_order_acked(struct request *req, enum bb_status s, const char *why)
 		reply_error(req, s, &e);
 		return;
 	}
-	request_header(req, "Location: /v1/order/%s", req->order_id);
-	n = snprintf(body, sizeof body,
-	    "{\"order_id\":\"%s\",\"ordered_at\":\"%s\"}", req->order_id,
-	    req->ordered_at);
-	reply_raw(req, 200, body, (size_t)n);
+	fmt_init(&f, body, sizeof body);
+	fmt_mem(&f, "Location: /v1/order/", 20);
+	fmt_str(&f, req->order_id);
+	request_header_line(req, body, fmt_end(&f, NULL));
+	fmt_init(&f, body, sizeof body);
+	fmt_mem(&f, "{\"order_id\":\"", 13);
+	fmt_str(&f, req->order_id);
+	fmt_mem(&f, "\",\"ordered_at\":\"", 16);
+	fmt_str(&f, req->ordered_at);
+	fmt_mem(&f, "\"}", 2);
+	n = fmt_end(&f, NULL);
+	reply_raw(req, 200, body, n);
 }
 
 void

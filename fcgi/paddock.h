@@ -149,6 +149,7 @@ void request_begin(struct request *, struct app *, struct conn *);
 enum bb_status request_check_body(struct request *, struct bb_err *);
 void request_header(struct request *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
+void request_header_line(struct request *, const char *, size_t);
 void request_log(const struct request *);
 int request_is_head(const struct request *);
 

@@ -66,7 +66,8 @@ reply_raw(struct request *req, int code, const char *body, size_t len)
 {
 	struct buf *out = &req->conn->resp;
 	char head[256];
-	int n, with_body;
+	struct fmt f;
+	int with_body;
 
 	req->status = code;
 	req->pending = 0;
@@ -79,17 +80,22 @@ reply_raw(struct request *req, int code, const char *body, size_t len)
 		req->conn->closing = 1;
 		return;
 	}
-	n = snprintf(
-	    head, sizeof head, "Status: %d %s\r\n", code, reply_reason(code));
-	buf_add(out, head, (size_t)n);
+	fmt_init(&f, head, sizeof head);
+	fmt_mem(&f, "Status: ", 8);
+	fmt_uint(&f, (uint64_t)code, 3);
+	fmt_mem(&f, " ", 1);
+	fmt_str(&f, reply_reason(code));
+	fmt_mem(&f, "\r\n", 2);
+	buf_add(out, head, fmt_end(&f, NULL));
 	buf_add(out, req->headers, req->headers_len);
 	if (code != 204) {
-		n = snprintf(head, sizeof head,
-		    "Content-Type: application/json\r\n"
-		    "Cache-Control: no-store\r\n"
-		    "Content-Length: %zu\r\n",
-		    len + 1);
-		buf_add(out, head, (size_t)n);
+		fmt_init(&f, head, sizeof head);
+		fmt_str(&f, "Content-Type: application/json\r\n"
+		            "Cache-Control: no-store\r\n"
+		            "Content-Length: ");
+		fmt_uint(&f, (uint64_t)len + 1, 1);
+		fmt_mem(&f, "\r\n", 2);
+		buf_add(out, head, fmt_end(&f, NULL));
 	}
 	buf_add(out, "\r\n", 2);
 	if (with_body) {

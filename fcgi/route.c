@@ -82,13 +82,14 @@ route_dispatch(struct request *req)
 		reply_error(req, BB_ENOTFOUND, &e);
 		return;
 	}
-	route_allow(r->methods, allow, sizeof allow);
 	bit = route_method_bit(req->method);
 	if (bit == ROUTE_OPTIONS) {
+		route_allow(r->methods, allow, sizeof allow);
 		cors_preflight(req, allow);
 		return;
 	}
 	if ((r->methods & bit) == 0) {
+		route_allow(r->methods, allow, sizeof allow);
 		request_header(req, "Allow: %s", allow);
 		bb_err_set(&e, "method %.16s not allowed on %s; allowed: %s",
 		    req->method, r->path, allow);

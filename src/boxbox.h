@@ -76,6 +76,19 @@ void log_buffered(int);
 void log_flush(void);
 size_t log_escape(char *, size_t, const char *);
 
+/* fmt.c: appending text without printf, for per-request paths. */
+struct fmt {
+	char *p;
+	size_t len, size;
+	int cut; /* something did not fit */
+};
+
+void fmt_init(struct fmt *, char *, size_t);
+void fmt_mem(struct fmt *, const char *, size_t);
+void fmt_str(struct fmt *, const char *);
+void fmt_uint(struct fmt *, uint64_t, int);
+size_t fmt_end(struct fmt *, int *);
+
 /* xmalloc.c: start-up only; request paths return BB_ENOMEM instead. */
 void *xcalloc(size_t, size_t);
 char *xstrdup(const char *);

@@ -358,6 +358,7 @@ bus_loop_publish(struct bus *b, const char *subject, const char *msg_id,
 	struct bus_loop *bl = bus_loop_of(b);
 	natsMsg *m = NULL;
 	char reply[96];
+	struct fmt f;
 	natsStatus s;
 
 	if (!atomic_load(&bl->usable) ||
@@ -366,8 +367,10 @@ bus_loop_publish(struct bus *b, const char *subject, const char *msg_id,
 		              "NATS; nothing was stored");
 		return BB_EUNAVAIL;
 	}
-	snprintf(reply, sizeof reply, "%s%llu", bl->prefix,
-	    (unsigned long long)token);
+	fmt_init(&f, reply, sizeof reply);
+	fmt_mem(&f, bl->prefix, bl->prefix_len);
+	fmt_uint(&f, token, 1);
+	fmt_end(&f, NULL);
 	s = natsMsg_Create(&m, subject, reply, data, (int)len);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, "Nats-Msg-Id", msg_id);
@@ -431,6 +434,19 @@ bus_loop_ack_status(struct bus *b, natsMsg *m, char *why, size_t len)
 	return st;
 }
 
+/* The token ending a reply subject: 0, or -1 if s is not all digits. */
+static int
+bus_loop_token(const char *s, unsigned long long *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return *end == '\0' && errno == 0 ? 0 : -1;
+}
+
 /*
  * The loop's thread, after bus_loop_io(): hand every acknowledgement that
  * has arrived to cb(closure, token, status, why). A token nobody waits for
@@ -454,7 +470,7 @@ bus_loop_acks(struct bus *b, bus_ack_cb cb, void *closure)
 		subj = natsMsg_GetSubject(m);
 		why[0] = '\0';
 		if (strncmp(subj, bl->prefix, bl->prefix_len) == 0 &&
-		    sscanf(subj + bl->prefix_len, "%llu", &token) == 1) {
+		    bus_loop_token(subj + bl->prefix_len, &token) == 0) {
 			st = bus_loop_ack_status(b, m, why, sizeof why);
 			cb(closure, (uint64_t)token, st, why);
 		}

@@ -92,11 +92,23 @@ ids_uuid7(char out[IDS_UUID_LEN + 1], int64_t ms)
 void
 ids_rfc3339_ms(char out[IDS_TIME_LEN + 1], int64_t ms)
 {
-	time_t t = (time_t)(ms / 1000);
+	/*
+	 * gmtime_r() and strftime() cost more than the rest of an order's
+	 * stamp; the second they format changes once a second.
+	 */
+	static _Thread_local int64_t cached_s = INT64_MIN;
+	static _Thread_local char cached[20];
+	int64_t s = ms / 1000;
+	time_t t;
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(out, IDS_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (s != cached_s) {
+		t = (time_t)s;
+		gmtime_r(&t, &tm);
+		strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+		cached_s = s;
+	}
+	memcpy(out, cached, 19);
 	out[19] = '.';
 	out[20] = (char)('0' + (ms / 100) % 10);
 	out[21] = (char)('0' + (ms / 10) % 10);

@@ -106,6 +106,7 @@ static void
 order_check_toppings(struct order *o, struct json_object *v, struct bb_err *e)
 {
 	char field[32];
+	struct fmt f;
 	size_t i, n;
 
 	if (!json_object_is_type(v, json_type_array)) {
@@ -119,7 +120,11 @@ order_check_toppings(struct order *o, struct json_object *v, struct bb_err *e)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		snprintf(field, sizeof field, "toppings[%zu]", i);
+		fmt_init(&f, field, sizeof field);
+		fmt_mem(&f, "toppings[", 9);
+		fmt_uint(&f, i, 1);
+		fmt_mem(&f, "]", 1);
+		fmt_end(&f, NULL);
 		o->toppings[i] =
 		    order_check_string(json_object_array_get_idx(v, i), field,
 		        ORDER_TOPPING_LEN_MAX, e);
@@ -162,6 +167,22 @@ order_name_duplicate(const struct json_span *keys, int n, struct bb_err *e)
 }
 
 /*
+ * This thread's json-c tokener, reset for a new text, or NULL when out of
+ * memory. Making one per order cost three allocations and their frees; it
+ * is kept for the thread's life instead (paddock-fcgi parses orders on its
+ * loop's thread only).
+ */
+static struct json_tokener *
+order_tokener(void)
+{
+	static _Thread_local struct json_tokener *tok;
+
+	if (tok == NULL && (tok = json_tokener_new_ex(ORDER_DEPTH_MAX)) != NULL)
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	return tok;
+}
+
+/*
  * Parse body[0..len) (NUL-terminated at len) with json-c after the raw
  * checks. Returns BB_OK with *out owned by the caller (NULL for `null`).
  */
@@ -185,14 +206,13 @@ order_parse_json(
 		bb_err_set(e, "request body is not valid UTF-8");
 		return BB_EBADJSON;
 	}
-	if ((tok = json_tokener_new_ex(ORDER_DEPTH_MAX)) == NULL)
+	if ((tok = order_tokener()) == NULL)
 		return BB_ENOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	/* Passing the terminating NUL tells json-c the input ends here. */
 	o = json_tokener_parse_ex(tok, body, (int)len + 1);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
+	json_tokener_reset(tok);
 	if (jerr == json_tokener_error_depth) {
 		bb_err_set(e, "malformed JSON: nesting deeper than %d levels",
 		    ORDER_DEPTH_MAX);

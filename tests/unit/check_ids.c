@@ -159,6 +159,35 @@ START_TEST(test_rfc3339_matches_gmtime)
 }
 END_TEST
 
+/*
+ * ids_rfc3339_ms() keeps the last second it formatted: a time in the same
+ * second, the next, an earlier one or one far away must each still come
+ * out as gmtime_r() says.
+ */
+START_TEST(test_rfc3339_cached_second_follows)
+{
+	static const int64_t seq[] = {1763896803123LL, 1763896803999LL,
+	    1763896804000LL, 1763896803000LL, 1763896802999LL,
+	    1763896802999LL + 86400000LL, 0, 1763896803123LL};
+	char out[IDS_TIME_LEN + 1], want[80];
+	struct tm tm;
+	time_t t;
+	size_t i;
+
+	for (i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+		t = (time_t)(seq[i] / 1000);
+		ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+		snprintf(want, sizeof want,
+		    "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		    (int)(seq[i] % 1000));
+		ids_rfc3339_ms(out, seq[i]);
+		ck_assert_msg(strcmp(out, want) == 0, "step %zu: %s, not %s", i,
+		    out, want);
+	}
+}
+END_TEST
+
 START_TEST(test_now_ms_is_plausible)
 {
 	int64_t a, b;
@@ -233,6 +262,7 @@ ids_suite(void)
 	tc = tcase_create("time");
 	tcase_add_loop_test(tc, test_rfc3339_known_values, 0, NTIME);
 	tcase_add_test(tc, test_rfc3339_matches_gmtime);
+	tcase_add_test(tc, test_rfc3339_cached_second_follows);
 	tcase_add_test(tc, test_now_ms_is_plausible);
 	suite_add_tcase(s, tc);
 

@@ -345,6 +345,31 @@ START_TEST(test_parse_rejects_deep_nesting)
 }
 END_TEST
 
+/*
+ * The tokener is kept from one order to the next (order.c): a text cut
+ * short, one too deep, or one with trailing data must leave nothing behind
+ * for the good order that follows each.
+ */
+START_TEST(test_parse_after_a_failure_starts_clean)
+{
+	static const char *const bad[] = {"{\"size\":\"medium\",\"top",
+	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", "{} {", "{\"a\":tru"};
+	static const char good[] = OK_BODY;
+	struct order o;
+	struct bb_err e;
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ck_assert_int_eq(
+		    parse(&o, bad[i], strlen(bad[i]), &e), BB_EBADJSON);
+		ck_assert_int_eq(parse(&o, good, sizeof good - 1, &e), BB_OK);
+		ck_assert_str_eq(o.size, "medium");
+		ck_assert_str_eq(o.username, "kimi");
+		order_free(&o);
+	}
+}
+END_TEST
+
 START_TEST(test_parse_lists_every_failing_field)
 {
 	static const char body[] = "{\"extra\":1,\"size\":\"huge\","
@@ -650,6 +675,7 @@ order_suite(void)
 	tc = tcase_create("parse_bad");
 	tcase_add_loop_test(tc, test_parse_rejects_bad_body, 0, NBAD);
 	tcase_add_test(tc, test_parse_rejects_deep_nesting);
+	tcase_add_test(tc, test_parse_after_a_failure_starts_clean);
 	tcase_add_test(tc, test_parse_lists_every_failing_field);
 	tcase_add_test(tc, test_parse_missing_fields_all_named);
 	tcase_add_test(tc, test_parse_truncates_details_past_max);
