@@ -8,8 +8,6 @@
  */
 #include "config.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -55,7 +53,7 @@ api_order_publish(struct request *req, struct order *o, struct bb_err *e)
 	}
 	fmt_init(&f, subject, sizeof subject);
 	fmt_str(&f, c->stream.prefix);
-	fmt_mem(&f, ".waiting_to_cook.", 17);
+	FMT_LIT(&f, ".waiting_to_cook.");
 	fmt_str(&f, o->order_id);
 	fmt_end(&f, NULL);
 	return bus_loop_publish(req->app->bus, subject, o->order_id, msg,
@@ -81,15 +79,15 @@ api_order_acked(struct request *req, enum bb_status s, const char *why)
 		return;
 	}
 	fmt_init(&f, body, sizeof body);
-	fmt_mem(&f, "Location: /v1/order/", 20);
+	FMT_LIT(&f, "Location: /v1/order/");
 	fmt_str(&f, req->order_id);
 	request_header_line(req, body, fmt_end(&f, NULL));
 	fmt_init(&f, body, sizeof body);
-	fmt_mem(&f, "{\"order_id\":\"", 13);
+	FMT_LIT(&f, "{\"order_id\":\"");
 	fmt_str(&f, req->order_id);
-	fmt_mem(&f, "\",\"ordered_at\":\"", 16);
+	FMT_LIT(&f, "\",\"ordered_at\":\"");
 	fmt_str(&f, req->ordered_at);
-	fmt_mem(&f, "\"}", 2);
+	FMT_LIT(&f, "\"}");
 	n = fmt_end(&f, NULL);
 	reply_raw(req, 200, body, n);
 }

@@ -81,20 +81,20 @@ reply_raw(struct request *req, int code, const char *body, size_t len)
 		return;
 	}
 	fmt_init(&f, head, sizeof head);
-	fmt_mem(&f, "Status: ", 8);
+	FMT_LIT(&f, "Status: ");
 	fmt_uint(&f, (uint64_t)code, 3);
-	fmt_mem(&f, " ", 1);
+	FMT_LIT(&f, " ");
 	fmt_str(&f, reply_reason(code));
-	fmt_mem(&f, "\r\n", 2);
+	FMT_LIT(&f, "\r\n");
 	buf_add(out, head, fmt_end(&f, NULL));
 	buf_add(out, req->headers, req->headers_len);
 	if (code != 204) {
 		fmt_init(&f, head, sizeof head);
-		fmt_str(&f, "Content-Type: application/json\r\n"
+		FMT_LIT(&f, "Content-Type: application/json\r\n"
 		            "Cache-Control: no-store\r\n"
 		            "Content-Length: ");
 		fmt_uint(&f, (uint64_t)len + 1, 1);
-		fmt_mem(&f, "\r\n", 2);
+		FMT_LIT(&f, "\r\n");
 		buf_add(out, head, fmt_end(&f, NULL));
 	}
 	buf_add(out, "\r\n", 2);

@@ -110,25 +110,18 @@ request_check_body(struct request *req, struct bb_err *e)
 void
 request_header(struct request *req, const char *fmt, ...)
 {
-	size_t room = sizeof req->headers - req->headers_len;
+	char line[sizeof req->headers];
 	va_list ap;
 	int n;
 
-	if (room < 3)
-		return;
 	va_start(ap, fmt);
-	n = vsnprintf(req->headers + req->headers_len, room - 2, fmt, ap);
+	n = vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= room - 2) {
-		req->headers[req->headers_len] = '\0';
-		return;
-	}
-	req->headers_len += (size_t)n;
-	memcpy(req->headers + req->headers_len, "\r\n", 3);
-	req->headers_len += 2;
+	if (n >= 0 && (size_t)n < sizeof line)
+		request_header_line(req, line, (size_t)n);
 }
 
-/* Add the header line[0..len) (no CRLF), as request_header() does. */
+/* Add the header line[0..len) (no CRLF) to the answer; nothing if no room. */
 void
 request_header_line(struct request *req, const char *line, size_t len)
 {
@@ -156,22 +149,22 @@ request_log(const struct request *req)
 
 	ids_rfc3339_ms(ts, ids_now_ms());
 	fmt_init(&f, line, sizeof line - 1); /* room for the newline */
-	fmt_mem(&f, "ts=", 3);
+	FMT_LIT(&f, "ts=");
 	fmt_mem(&f, ts, IDS_TIME_LEN);
-	fmt_str(&f, " level=info proc=paddock-fcgi method=\"");
-	n = log_escape(esc, 40, req->method);
+	FMT_LIT(&f, " level=info proc=paddock-fcgi method=\"");
+	n = log_escape(esc, 40, req->method); /* a method is short */
 	fmt_mem(&f, esc, n);
-	fmt_mem(&f, "\" path=\"", 8);
+	FMT_LIT(&f, "\" path=\"");
 	n = log_escape(esc, sizeof esc, req->path);
 	fmt_mem(&f, esc, n);
-	fmt_mem(&f, "\" status=", 9);
+	FMT_LIT(&f, "\" status=");
 	fmt_uint(&f, (uint64_t)req->status, 1);
-	fmt_mem(&f, " dur_ms=", 8);
+	FMT_LIT(&f, " dur_ms=");
 	fmt_uint(&f, (uint64_t)(us < 0 ? 0 : us) / 1000, 1);
-	fmt_mem(&f, ".", 1);
+	FMT_LIT(&f, ".");
 	fmt_uint(&f, (uint64_t)(us < 0 ? 0 : us) % 1000, 3);
 	if (req->order_id[0] != '\0') {
-		fmt_mem(&f, " order_id=", 10);
+		FMT_LIT(&f, " order_id=");
 		fmt_str(&f, req->order_id);
 	}
 	n = fmt_end(&f, NULL);

@@ -83,6 +83,9 @@ struct fmt {
 	int cut; /* something did not fit */
 };
 
+/* Append a string literal, its length counted by the compiler. */
+#define FMT_LIT(f, lit) fmt_mem((f), "" lit "", sizeof(lit) - 1)
+
 void fmt_init(struct fmt *, char *, size_t);
 void fmt_mem(struct fmt *, const char *, size_t);
 void fmt_str(struct fmt *, const char *);

@@ -3,7 +3,7 @@
  * snprintf(3) call cost the responder 1,000-3,000 instructions (callgrind),
  * and each request made several: its log line, its answer's head, its
  * Location and body, its subject. These append strings and numbers into a
- * fixed buffer for tens.
+ * fixed buffer for tens of instructions each.
  *
  * A struct fmt never writes past its buffer: what does not fit is cut, and
  * fmt_end() says so.

@@ -121,9 +121,9 @@ order_check_toppings(struct order *o, struct json_object *v, struct bb_err *e)
 	}
 	for (i = 0; i < n; i++) {
 		fmt_init(&f, field, sizeof field);
-		fmt_mem(&f, "toppings[", 9);
+		FMT_LIT(&f, "toppings[");
 		fmt_uint(&f, i, 1);
-		fmt_mem(&f, "]", 1);
+		FMT_LIT(&f, "]");
 		fmt_end(&f, NULL);
 		o->toppings[i] =
 		    order_check_string(json_object_array_get_idx(v, i), field,
@@ -167,19 +167,38 @@ order_name_duplicate(const struct json_span *keys, int n, struct bb_err *e)
 }
 
 /*
- * This thread's json-c tokener, reset for a new text, or NULL when out of
- * memory. Making one per order cost three allocations and their frees; it
- * is kept for the thread's life instead (paddock-fcgi parses orders on its
- * loop's thread only).
+ * This thread's json-c tokener, or NULL when out of memory. Making one per
+ * order cost three allocations and their frees; one is kept for the
+ * thread's life instead (paddock-fcgi parses orders on its loop's thread
+ * only). After a successful parse json_tokener_reset() readies it for the
+ * next text; the object the parse returned is the caller's alone.
  */
+static _Thread_local struct json_tokener *order_tok;
+
 static struct json_tokener *
 order_tokener(void)
 {
-	static _Thread_local struct json_tokener *tok;
+	if (order_tok == NULL &&
+	    (order_tok = json_tokener_new_ex(ORDER_DEPTH_MAX)) != NULL)
+		json_tokener_set_flags(order_tok, JSON_TOKENER_STRICT);
+	return order_tok;
+}
 
-	if (tok == NULL && (tok = json_tokener_new_ex(ORDER_DEPTH_MAX)) != NULL)
-		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	return tok;
+/*
+ * After a failed parse the tokener is dropped, not reset: json-c 0.16's
+ * reset leaves the pending half of a UTF-16 surrogate pair, which a text
+ * that failed after a \ud800 would hand to the next order's first \u
+ * escape as a U+FFFD. Failures are rare; a new tokener is cheap enough.
+ */
+static void
+order_tokener_done(struct json_tokener *tok, enum json_tokener_error jerr)
+{
+	if (jerr == json_tokener_success) {
+		json_tokener_reset(tok);
+		return;
+	}
+	json_tokener_free(tok);
+	order_tok = NULL;
 }
 
 /*
@@ -212,7 +231,7 @@ order_parse_json(
 	o = json_tokener_parse_ex(tok, body, (int)len + 1);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
-	json_tokener_reset(tok);
+	order_tokener_done(tok, jerr);
 	if (jerr == json_tokener_error_depth) {
 		bb_err_set(e, "malformed JSON: nesting deeper than %d levels",
 		    ORDER_DEPTH_MAX);

@@ -347,14 +347,17 @@ END_TEST
 
 /*
  * The tokener is kept from one order to the next (order.c): a text cut
- * short, one too deep, or one with trailing data must leave nothing behind
- * for the good order that follows each.
+ * short, one too deep, one with trailing data, or one that failed just
+ * after the first half of a surrogate pair must leave nothing behind for
+ * the good order that follows each, whose \u escapes must decode alone.
  */
 START_TEST(test_parse_after_a_failure_starts_clean)
 {
 	static const char *const bad[] = {"{\"size\":\"medium\",\"top",
-	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", "{} {", "{\"a\":tru"};
-	static const char good[] = OK_BODY;
+	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", "{} {", "{\"a\":tru",
+	    "{\"username\":\"\\ud800\\u00zz\"}", "{\"username\":\"\\ud800\\u"};
+	static const char good[] =
+	    "{" SZ "," TP "," DS ",\"username\":\"\\u006bimi\"}";
 	struct order o;
 	struct bb_err e;
 	size_t i;
