@@ -77,3 +77,19 @@ pass() {
 		VERDICT=FAIL
 	fi
 }
+
+# bench_wait_ready SECONDS: until the stack's /health/ready answers 200
+# (NATS up, stream ORDERS there, which a responder makes once it has
+# started), or die.
+bench_wait_ready() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		curl -fsS --max-time 1 -o /dev/null "$BB_URL/health/ready" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	die "the stack was not ready in $1 s (/health/ready)"
+}
+
+# field FILE NAME: NAME=<value> from the wrk-result line that
+# tests/bench/order-wrk.lua's done() wrote into FILE.
+field() { sed -n "s/^wrk-result .*\\b$2=\\([^ ]*\\).*/\\1/p" "$1"; }

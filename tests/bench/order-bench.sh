@@ -195,13 +195,7 @@ start_stack() {
 	NATS_START=$(proc_start "$BB_NATS_PID")
 	bb_start_pool "$DIR/paddock.sock" "$PROCS" -c "$CONF"
 	bb_start_lighttpd "$(bb_jsutil port)"
-	# The stream exists once a responder has started: wait for /health/ready.
-	local i
-	for ((i = 0; i < 100; i++)); do
-		curl -fsS --max-time 1 -o /dev/null "$BB_URL/health/ready" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	die "the pool never became ready (stream ORDERS)"
+	bench_wait_ready 10
 }
 
 # ---- wrk --------------------------------------------------------------------------
@@ -223,9 +217,6 @@ wait_wrk() {
 	wait "$WRK_PID"
 	grep '^wrk-result ' "$1" >/dev/null || die "wrk failed: $(tail -3 "$1")"
 }
-
-# field FILE NAME: NAME=<value> from FILE's wrk-result line.
-field() { sed -n "s/^wrk-result .*\\b$2=\\([^ ]*\\).*/\\1/p" "$1"; }
 
 # sum NAME FILE...: NAME summed over the files' wrk-result lines.
 sum() {

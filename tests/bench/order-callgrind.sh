@@ -59,28 +59,35 @@ for c in wrk valgrind callgrind_control callgrind_annotate; do
 	command -v "$c" >/dev/null || die "$c is not installed"
 done
 
-# requests FILE: how many requests a wrk run made, or die if any failed.
-requests() {
-	local n bad
-	n=$(awk '/ requests in /{ print $1 }' "$1")
-	bad=$(awk '/Non-2xx or 3xx responses:/{ print $NF }' "$1")
-	[ -n "$n" ] && [ "$n" -gt 0 ] || die "wrk made no request ($1)"
-	[ -z "$bad" ] || die "$bad answers were not 2xx ($1)"
-	grep -q 'Socket errors' "$1" && die "socket errors ($1)"
-	echo "$n"
+# wrk_run OUT SECONDS PATH [get]: wrk with order-wrk.lua, tracked by PID
+# so that the EXIT trap stops it; dies unless every request was 2xx.
+wrk_run() {
+	local out=$1 secs=$2 path=$3 mode=${4:-} pid e
+	wrk -t1 -c"$CONNS" -d"${secs}s" -s "$LUA" "$BB_URL$path" ${mode:+-- "$mode"} \
+		>"$out" 2>&1 &
+	pid=$!
+	bb_track "$pid" wrk
+	wait "$pid"
+	grep -q '^wrk-result ' "$out" || die "wrk failed: $(tail -3 "$out")"
+	for e in non2xx connect read write timeout; do
+		[ "$(field "$out" "$e")" = 0 ] || die "wrk: $e errors ($out)"
+	done
+	[ "$(field "$out" requests)" -gt 0 ] || die "wrk made no request ($out)"
 }
 
 # count PID PATH NAME: zero the counters, run wrk on PATH, dump, report.
 count() {
 	local pid=$1 path=$2 name=$3 out n dump before
-	local -a wrk_args=(-t1 -c"$CONNS" -d"${DURATION}s" -s "$LUA" "$BB_URL$path")
 	out=$DIR/wrk.$name.out
-	[ "$name" = orders ] || wrk_args+=(-- get)
 	callgrind_control -z "$pid" >/dev/null 2>&1 || die "callgrind_control -z failed"
 	before=$(ls "$DIR"/callgrind.out.* 2>/dev/null | wc -l)
-	wrk "${wrk_args[@]}" >"$out" 2>&1 || die "wrk failed"
+	if [ "$name" = orders ]; then
+		wrk_run "$out" "$DURATION" "$path"
+	else
+		wrk_run "$out" "$DURATION" "$path" get
+	fi
 	callgrind_control -d "$pid" >/dev/null 2>&1 || die "callgrind_control -d failed"
-	n=$(requests "$out") || exit 1
+	n=$(field "$out" requests)
 	for _ in $(seq 50); do
 		[ "$(ls "$DIR"/callgrind.out.* | wc -l)" -gt "$before" ] && break
 		sleep 0.1
@@ -125,13 +132,9 @@ bb_start_nats "$(bb_jsutil port)" >/dev/null
 BB_POOL_WRAP="$(command -v valgrind) -q --tool=callgrind --callgrind-out-file=$DIR/callgrind.out.%p" \
 	bb_start_pool "$DIR/pool.sock" 1 -c "$CONF"
 bb_start_lighttpd "$(bb_jsutil port)"
-for _ in $(seq 600); do
-	curl -fsS -o /dev/null "$BB_URL/health/ready" 2>/dev/null && break
-	sleep 0.1
-done
-curl -fsS -o /dev/null "$BB_URL/health/ready" || die "the stack is not ready"
+bench_wait_ready 60 # the responder starts slowly under valgrind
 say "warm-up: $WARMUP_S s of orders"
-wrk -t1 -c"$CONNS" -d"${WARMUP_S}s" -s "$LUA" "$BB_URL/v1/order" >/dev/null 2>&1 || die "warm-up failed"
+wrk_run "$DIR/wrk.warm-up.out" "$WARMUP_S" /v1/order
 
 echo "order-callgrind: results"
 echo "  command:  $0 -d $DURATION -c $CONNS -n $TOP"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "boxbox.h"
+#include "unit.h"
 
 static char tmpdir[] = "/tmp/check_conf.XXXXXX";
 static char pathbuf[PATH_MAX];
@@ -711,12 +712,5 @@ conf_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failures;
-
-	sr = srunner_create(conf_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failures ? 1 : 0;
+	return unit_run(conf_suite());
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "boxbox.h"
+#include "unit.h"
 
 struct uint_case {
 	uint64_t v;
@@ -123,12 +124,5 @@ fmt_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failures;
-
-	sr = srunner_create(fmt_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failures ? 1 : 0;
+	return unit_run(fmt_suite());
 }

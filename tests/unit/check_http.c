@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "relay.h"
+#include "unit.h"
 
 /* Bytes with their exact length: they may hold NUL. */
 #define LIT(s) (s), sizeof(s) - 1
@@ -617,12 +618,5 @@ http_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failures;
-
-	sr = srunner_create(http_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failures ? 1 : 0;
+	return unit_run(http_suite());
 }

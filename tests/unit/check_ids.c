@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "boxbox.h"
+#include "unit.h"
 
 #define NIDS 10000
 
@@ -275,12 +276,5 @@ ids_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failures;
-
-	sr = srunner_create(ids_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failures ? 1 : 0;
+	return unit_run(ids_suite());
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "boxbox.h"
+#include "unit.h"
 
 #define LIT(s) (s), sizeof(s) - 1
 
@@ -427,12 +428,5 @@ json_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failures;
-
-	sr = srunner_create(json_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failures ? 1 : 0;
+	return unit_run(json_suite());
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kitchen.h"
+#include "unit.h"
 
 #define NDRAWS 100000
 
@@ -379,12 +380,5 @@ kitchen_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failures;
-
-	sr = srunner_create(kitchen_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failures ? 1 : 0;
+	return unit_run(kitchen_suite());
 }

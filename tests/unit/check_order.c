@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "boxbox.h"
+#include "unit.h"
 
 /* A body with its exact length: it may hold NUL or invalid UTF-8. */
 #define LIT(s) (s), sizeof(s) - 1
@@ -707,12 +708,5 @@ order_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failures;
-
-	sr = srunner_create(order_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failures ? 1 : 0;
+	return unit_run(order_suite());
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "relay.h"
+#include "unit.h"
 
 /* Bytes with their exact length: they may hold NUL. */
 #define LIT(s) (s), sizeof(s) - 1
@@ -436,12 +437,5 @@ sse_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failures;
-
-	sr = srunner_create(sse_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failures ? 1 : 0;
+	return unit_run(sse_suite());
 }
