@@ -181,6 +181,15 @@ sched_policy() {
 	esac
 }
 
+# cpus_allowed PID...: the CPUs each PID may run on, as the kernel lists
+# them (its main thread's Cpus_allowed_list), one list per PID.
+cpus_allowed() {
+	local p
+	for p in "$@"; do
+		awk '$1 == "Cpus_allowed_list:" { print $2 }' "/proc/$p/status" 2>/dev/null || echo gone
+	done | paste -sd ' '
+}
+
 stream_count() { bb_jsutil -s "$BB_NATS_URL" count ORDERS 2>/dev/null || echo -1; }
 
 # ---- the stack ----------------------------------------------------------------
@@ -401,6 +410,7 @@ report() {
 		  machine:            $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)
 		  stack:              nats-server $(nats-server --version | awk '{ print $2 }') -js (file storage), lighttpd $(lighttpd -v | sed -n 's/^lighttpd\/\([^ ]*\).*/\1/p'), $PROCS paddock-fcgi (one event loop each; spawn-fcgi, unix socket)
 		  scheduling:         nats-server $(sched_policy "$BB_NATS_PID"), lighttpd $(sched_policy "$BB_LIGHTTPD_PID"), responders $(sched_policy "${BB_POOL_PIDS[@]}") (every thread; BB_SCHED, BB_SCHED_<WHO> in boxbox)
+		  CPUs allowed:       nats-server $(cpus_allowed "$BB_NATS_PID"), lighttpd $(cpus_allowed "$BB_LIGHTTPD_PID"), responders $(cpus_allowed "${BB_POOL_PIDS[@]}") (fcgi.cpu_affinity: PADDOCK_FCGI_CPU_AFFINITY, bb_start_pool in boxbox)
 		  rounds:             $ROUNDS, each $CEILING_S s of the ceiling then $DURATION s of orders; figures below pooled over all rounds
 		  ceiling command:    $CEILING_CMD
 		  orders command:     $ORDERS_CMD
