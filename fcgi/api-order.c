@@ -99,6 +99,7 @@ api_order(struct request *req)
 	struct bb_err e;
 	enum bb_status s;
 
+	req->order = 1;
 	bb_err_clear(&e);
 	memset(&o, 0, sizeof o);
 	if (!api_order_is_json(req->content_type)) {

@@ -534,9 +534,12 @@ conn_input(struct conn *c)
 int
 conn_answered(struct conn *c)
 {
+	int64_t us = request_elapsed_us(&c->req); /* one reading for both */
+
 	conn_stdout(c, c->resp.p, c->resp.len);
 	c->resp.len = 0;
-	request_log(&c->req);
+	request_log(&c->req, us);
+	metrics_request(c->req.status, c->req.order, us);
 	if (conn_end(c, FCGI_REQUEST_COMPLETE) == -1)
 		return -1;
 	c->state = CONN_WRITE;

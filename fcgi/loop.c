@@ -54,6 +54,8 @@ struct loop {
 	int nack; /* on the ack list: orders awaiting their PubAck */
 	uint64_t next_token;
 	unsigned epoch; /* bus_loop_epoch() as last seen */
+	int nats_ok;    /* connected, as last seen: for the metrics */
+	int64_t nats_seen_ms;
 
 	int stopping;
 	int64_t stop_by_ms;
@@ -484,6 +486,23 @@ loop_event(struct loop *l, struct epoll_event *ev)
 		loop_conn_event(l, ev->data.ptr, ev->events);
 }
 
+/*
+ * This process's gauges in its metrics file, for whichever process of the
+ * pool answers the next scrape. NATS's state takes its lock: once a tick.
+ */
+static void
+loop_metrics(struct loop *l, int64_t now)
+{
+	char why[256];
+
+	if (now - l->nats_seen_ms >= LOOP_TICK_MS) {
+		l->nats_ok =
+		    bus_state(l->app->bus, why, sizeof why) == BUS_CONNECTED;
+		l->nats_seen_ms = now;
+	}
+	metrics_gauges((uint64_t)l->nack, (uint64_t)l->nconns, l->nats_ok);
+}
+
 /* Run until stopped and every request in hand is answered. */
 void
 loop_run(struct loop *l)
@@ -493,6 +512,7 @@ loop_run(struct loop *l)
 	struct conn *c;
 	int i, n;
 
+	loop_metrics(l, now); /* a scrape may come before the first pass */
 	for (;;) {
 		/* What this pass (or start-up) gave NATS goes out now. */
 		bus_loop_flush(l->app->bus);
@@ -505,6 +525,7 @@ loop_run(struct loop *l)
 		loop_check_epoch(l);
 		now = ids_mono_ms();
 		loop_expire(l, now);
+		loop_metrics(l, now);
 		log_flush();
 		if (l->stopping)
 			loop_close_idle(l);

@@ -180,6 +180,15 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a web server gone: EPIPE, not death */
 
+	/* Metrics must not stop the orders: alone in memory, if need be. */
+	if (metrics_open(app.conf.fcgi.metrics_dir, &cause) == -1) {
+		log_warnx("%s; GET /metrics reports this process alone",
+		    cause != NULL ? cause : "metrics: cannot start");
+		free(cause);
+		cause = NULL;
+		if (metrics_open(NULL, &cause) == -1)
+			fatalx("%s", cause != NULL ? cause : "metrics: mmap");
+	}
 	fd = open_listener(sock, bind_addr, app.conf.fcgi.backlog);
 	if (app.conf.fcgi.cpu_affinity) {
 		if ((cpu = pin_cpu(fd)) >= 0)
@@ -204,6 +213,7 @@ main(int argc, char **argv)
 	bus_loop_flush(app.bus); /* what the last pass left, before closing */
 	bus_close(app.bus);
 	loop_free(loop);
+	metrics_close();
 	if (sock != NULL)
 		unlink(sock);
 	log_info("stopped");

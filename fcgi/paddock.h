@@ -7,7 +7,8 @@
  * HTTP status codes, answers. An order's answer waits in the loop for its
  * JetStream acknowledgement; nothing blocks the thread. ready.c checks the
  * stream from a thread of its own, since that check waits for replies the
- * loop reads.
+ * loop reads. metrics.c counts every answer, in a file the pool's other
+ * processes can read, for GET /metrics (api-metrics.c).
  */
 #ifndef PADDOCK_H
 #define PADDOCK_H
@@ -60,6 +61,7 @@ struct request {
 	const char *body;         /* NUL-terminated, at most max_body */
 	size_t body_len;
 	int body_over; /* more than order.max_body bytes came */
+	int order;     /* routed to api_order(), for the metrics */
 	int64_t start_ns;
 
 	/* filled while answering */
@@ -150,7 +152,8 @@ enum bb_status request_check_body(struct request *, struct bb_err *);
 void request_header(struct request *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 void request_header_line(struct request *, const char *, size_t);
-void request_log(const struct request *);
+void request_log(const struct request *, int64_t);
+int64_t request_elapsed_us(const struct request *);
 int request_is_head(const struct request *);
 
 /* route.c */
@@ -164,8 +167,42 @@ void route_dispatch(struct request *);
 /* reply.c */
 void reply_json(struct request *, int, struct json_object *);
 void reply_raw(struct request *, int, const char *, size_t);
+void reply_text(struct request *, int, const char *, const char *, size_t);
 void reply_error(struct request *, enum bb_status, const struct bb_err *);
 void reply_empty(struct request *, int);
+
+/* metrics.c: the pool's counters, one file per process (see there) */
+#define METRICS_CODE_MIN 100
+#define METRICS_CODE_MAX 599
+#define METRICS_CODES    (METRICS_CODE_MAX - METRICS_CODE_MIN + 1)
+#define METRICS_BUCKETS  13          /* twelve bounds, then over the last */
+#define METRICS_MAGIC    0x314d4242u /* "BBM1": the layout below */
+
+struct metrics {
+	uint32_t magic;
+	uint32_t size; /* sizeof(struct metrics): the layout, checked too */
+	uint64_t requests[METRICS_CODES];       /* answered, by status */
+	uint64_t orders[METRICS_CODES];         /* POST /v1/order, by status */
+	uint64_t order_bucket[METRICS_BUCKETS]; /* 200s by duration, each
+	                                            bucket its own */
+	uint64_t order_sum_us;
+	uint64_t in_flight;      /* gauges: awaiting a PubAck, */
+	uint64_t conns;          /* FastCGI connections open, */
+	uint64_t nats_connected; /* 1 when connected */
+};
+
+struct metrics_sum {
+	struct metrics m;
+	unsigned processes; /* live ones */
+};
+
+extern const uint64_t metrics_bounds_us[METRICS_BUCKETS - 1];
+
+int metrics_open(const char *, char **);
+void metrics_close(void);
+void metrics_request(int, int, int64_t);
+void metrics_gauges(uint64_t, uint64_t, int);
+int metrics_sum(const char *, struct metrics_sum *);
 
 /* cors.c */
 void cors_headers(struct request *);
@@ -174,6 +211,9 @@ void cors_preflight(struct request *, const char *);
 /* api-order.c */
 void api_order(struct request *);
 void api_order_acked(struct request *, enum bb_status, const char *);
+
+/* api-metrics.c */
+void api_metrics(struct request *);
 
 /* api-health.c */
 void api_health(struct request *);

@@ -1,7 +1,8 @@
 /*
  * reply.c: the only place that knows HTTP status codes. Every answer goes
- * out through reply_raw(): status line, CORS and extra headers, the body
- * (none for HEAD), then the request's log line is due.
+ * out through reply_raw() (JSON) or reply_text(): status line, CORS and
+ * extra headers, the body (none for HEAD), then the request's log line is
+ * due.
  */
 #include "config.h"
 
@@ -58,11 +59,12 @@ reply_reason(int code)
 }
 
 /*
- * Compose status, headers and body (a JSON text, or nothing when len is 0)
- * into the connection's answer, which conn.c sends.
+ * Compose status, headers and body (of type ctype, followed by a newline
+ * when nl) into the connection's answer, which conn.c sends.
  */
-void
-reply_raw(struct request *req, int code, const char *body, size_t len)
+static void
+reply_compose(struct request *req, int code, const char *ctype,
+    const char *body, size_t len, int nl)
 {
 	struct buf *out = &req->conn->resp;
 	char head[256];
@@ -90,18 +92,35 @@ reply_raw(struct request *req, int code, const char *body, size_t len)
 	buf_add(out, req->headers, req->headers_len);
 	if (code != 204) {
 		fmt_init(&f, head, sizeof head);
-		FMT_LIT(&f, "Content-Type: application/json\r\n"
-		            "Cache-Control: no-store\r\n"
+		FMT_LIT(&f, "Content-Type: ");
+		fmt_str(&f, ctype);
+		FMT_LIT(&f, "\r\nCache-Control: no-store\r\n"
 		            "Content-Length: ");
-		fmt_uint(&f, (uint64_t)len + 1, 1);
+		fmt_uint(&f, (uint64_t)len + (nl ? 1 : 0), 1);
 		FMT_LIT(&f, "\r\n");
 		buf_add(out, head, fmt_end(&f, NULL));
 	}
 	buf_add(out, "\r\n", 2);
 	if (with_body) {
 		buf_add(out, body, len);
-		buf_add(out, "\n", 1);
+		if (nl)
+			buf_add(out, "\n", 1);
 	}
+}
+
+/* Answer with a JSON text (nothing when len is 0) and a newline. */
+void
+reply_raw(struct request *req, int code, const char *body, size_t len)
+{
+	reply_compose(req, code, "application/json", body, len, 1);
+}
+
+/* Answer with body as it is, of type ctype. */
+void
+reply_text(struct request *req, int code, const char *ctype, const char *body,
+    size_t len)
+{
+	reply_compose(req, code, ctype, body, len, 0);
 }
 
 /* Answer with o's compact text; o stays the caller's. */

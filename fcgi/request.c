@@ -46,6 +46,7 @@ request_begin(struct request *req, struct app *app, struct conn *conn)
 	req->start_ns = request_now_ns();
 	req->status = 0;
 	req->pending = 0;
+	req->order = 0;
 	req->order_id[0] = '\0';
 	req->headers_len = 0;
 	req->headers[0] = '\0';
@@ -135,15 +136,22 @@ request_header_line(struct request *req, const char *line, size_t len)
 	req->headers_len += 2;
 }
 
+/* Microseconds since the request was whole, rounded. */
+int64_t
+request_elapsed_us(const struct request *req)
+{
+	return (request_now_ns() - req->start_ns + 500) / 1000;
+}
+
 /*
- * One logfmt line per request: method, path, status, duration, order. Built
- * with fmt.c, not snprintf(): it runs for every request.
+ * One logfmt line per request: method, path, status, duration (us, from
+ * request_elapsed_us()), order. Built with fmt.c, not snprintf(): it runs
+ * for every request.
  */
 void
-request_log(const struct request *req)
+request_log(const struct request *req, int64_t us)
 {
 	char line[768], esc[300], ts[IDS_TIME_LEN + 1];
-	int64_t us = (request_now_ns() - req->start_ns + 500) / 1000;
 	struct fmt f;
 	size_t n;
 

@@ -20,6 +20,7 @@ static const struct route routes[] = {
     {"/healthz", ROUTE_GET | ROUTE_HEAD, api_health},
     {"/health/live", ROUTE_GET | ROUTE_HEAD, api_health_live},
     {"/health/ready", ROUTE_GET | ROUTE_HEAD, api_health_ready},
+    {"/metrics", ROUTE_GET | ROUTE_HEAD, api_metrics},
 };
 
 static const struct {

@@ -125,8 +125,9 @@ struct bb_conf {
 	} order;
 	struct {
 		int backlog;
-		int cpu_affinity; /* pin each process to a CPU of its own */
-		int max_conns;    /* connections one process holds at once */
+		int cpu_affinity;  /* pin each process to a CPU of its own */
+		int max_conns;     /* connections one process holds at once */
+		char *metrics_dir; /* the pool's metrics files; "": in memory */
 	} fcgi;
 	struct {
 		struct bb_strv allow_origins;

@@ -59,6 +59,7 @@ static const struct conf_key conf_keys[] = {
     {"fcgi", "backlog", CONF_INT, OFF(fcgi.backlog), "1024", 1, 65535},
     {"fcgi", "cpu_affinity", CONF_BOOL, OFF(fcgi.cpu_affinity), "false", 0, 0},
     {"fcgi", "max_conns", CONF_INT, OFF(fcgi.max_conns), "10000", 1, 1000000},
+    {"fcgi", "metrics_dir", CONF_STR, OFF(fcgi.metrics_dir), "", 0, 0},
     {"cors", "allow_origins", CONF_LIST, OFF(cors.allow_origins), "", 0, 0},
     {"cors", "allow_methods", CONF_LIST, OFF(cors.allow_methods),
         "GET,POST,OPTIONS", 0, 0},

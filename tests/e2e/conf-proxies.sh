@@ -70,3 +70,7 @@ done
 expect "five more orders on kept connections get 200" "$T_STATUS" 200
 t_req GET /health/ready
 expect "and /health/ready too" "$T_STATUS" 200
+t_req GET /metrics
+expect "/metrics through nginx from 127.0.0.1" "$T_STATUS $(grep -c '^# TYPE paddock_' <<<"$T_BODY")" "200 8"
+t_req GET /metrics --interface 127.0.0.2
+expect "but 403 from 127.0.0.2" "$T_STATUS" 403
