@@ -54,7 +54,7 @@ T_BASE=http://127.0.0.1:$port
 t_post "$SEED_BODY"
 expect "an order through nginx gets 200" "$T_STATUS" 200
 id=$(t_json .order_id)
-check "and is stored" bb_jsutil -s "$BB_NATS_URL" last ORDERS "orders.waiting_to_cook.$id" >/dev/null
+check "and is stored" bb_jsutil -s "$BB_NATS_URL" last ORDERS "orders.waiting_to_cook.$id"
 t_req GET /healthz
 expect "/healthz through nginx" "$T_STATUS" 200
 t_req GET /nope

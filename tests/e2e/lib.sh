@@ -50,11 +50,12 @@ t_end() {
 ok() { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
 not_ok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $*"; }
 
-# check DESCRIPTION COMMAND...: one assertion.
+# check DESCRIPTION COMMAND...: one assertion. The command's output goes
+# nowhere: only TAP lines on standard output.
 check() {
 	local desc=$1
 	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+	if "$@" >/dev/null; then ok "$desc"; else not_ok "$desc"; fi
 }
 
 # expect DESCRIPTION ACTUAL EXPECTED

@@ -11,7 +11,7 @@ expect_error() {
 	shift 2
 	t_req "$@"
 	expect "$desc: $status" "$T_STATUS" "$status"
-	check "$desc: JSON error body" jq -e '.error | type == "string" and length > 0' <<<"$T_BODY" >/dev/null
+	check "$desc: JSON error body" jq -e '.error | type == "string" and length > 0' <<<"$T_BODY"
 	expect "$desc: Content-Type" "$(t_header content-type)" "application/json"
 }
 J=(-H 'Content-Type: application/json')
