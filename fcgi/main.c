@@ -100,6 +100,32 @@ on_bus_event(const char *what)
 	log_warnx("%s", what);
 }
 
+/*
+ * The socket systemd passes (socket activation: LISTEN_PID and LISTEN_FDS,
+ * the first at descriptor 3, as sd_listen_fds(3) has it; libsystemd for
+ * these ten lines would be a dependency for nothing), or 0 (FastCGI's
+ * descriptor: spawn-fcgi, a web server) when none was passed to us.
+ */
+static int
+systemd_listener(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+
+	if (pid == NULL || fds == NULL || strtol(pid, NULL, 10) != getpid())
+		return 0;
+	if (strcmp(fds, "1") != 0)
+		fatalx("systemd passed %s sockets: give paddock-fcgi one "
+		       "(ListenStream= once in its .socket unit)",
+		    fds);
+	/* Not for our children, nor read twice. */
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (fcntl(3, F_SETFD, FD_CLOEXEC) == -1)
+		fatal("socket from systemd (descriptor 3)");
+	return 3;
+}
+
 static int
 open_listener(const char *sock, const char *bind_addr, int backlog)
 {
@@ -113,10 +139,14 @@ open_listener(const char *sock, const char *bind_addr, int backlog)
 		         sock != NULL ? sock : bind_addr, backlog)) < 0)
 			fatal("cannot listen on %s",
 			    sock != NULL ? sock : bind_addr);
+	} else if ((fd = systemd_listener()) == 3) {
+		if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
+			fatalx("descriptor 3 from systemd is not a socket");
 	} else if (fstat(0, &st) == -1 || !S_ISSOCK(st.st_mode))
 		fatalx("standard input is not a listening socket: start "
-		       "paddock-fcgi from spawn-fcgi or a FastCGI server, or "
-		       "give -s socket or -b host:port");
+		       "paddock-fcgi from spawn-fcgi, a FastCGI server or "
+		       "systemd (a .socket unit), or give -s socket or "
+		       "-b host:port");
 	/* Shared with siblings under spawn-fcgi, who all do the same. */
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
 		fatal("fcntl O_NONBLOCK");
