@@ -1,7 +1,8 @@
 /*
  * main.c: paddock-fcgi, one FastCGI responder process. It loads the
  * configuration, takes the listening socket (fd 0 when started by
- * spawn-fcgi or a web server, or its own with -s or -b), pins itself to a
+ * spawn-fcgi or a web server, fd 3 from systemd's socket activation, or
+ * its own with -s or -b), pins itself to a
  * CPU when asked, connects to NATS on its event loop (loop.c) and runs
  * that loop on its one thread until SIGTERM or SIGINT, after which the
  * loop answers what it has in hand and main closes NATS and exits 0.
@@ -44,7 +45,8 @@ usage(void)
 	    "  -c file        configuration (default %s)\n"
 	    "  -n             check the configuration, print it, and exit\n"
 	    "  -s socket      listen on this unix socket (default: fd 0, as "
-	    "spawn-fcgi passes it)\n"
+	    "spawn-fcgi passes it,\n"
+	    "                 or the one systemd passes: LISTEN_FDS)\n"
 	    "  -b host:port   listen on this TCP address\n"
 	    "  -V             print the version and exit\n",
 	    PADDOCK_CONF);
@@ -110,20 +112,54 @@ static int
 systemd_listener(void)
 {
 	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char pids[32], nfds[32];
+	char *end;
+	long p;
 
-	if (pid == NULL || fds == NULL || strtol(pid, NULL, 10) != getpid())
+	if (pid == NULL || fds == NULL)
 		return 0;
-	if (strcmp(fds, "1") != 0)
-		fatalx("systemd passed %s sockets: give paddock-fcgi one "
-		       "(ListenStream= once in its .socket unit)",
-		    fds);
-	/* Not for our children, nor read twice. */
+	snprintf(pids, sizeof pids, "%s", pid);
+	snprintf(nfds, sizeof nfds, "%s", fds);
+	/* Read once, and by nobody after us, whomever they were for. */
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
+	errno = 0;
+	p = strtol(pids, &end, 10);
+	if (errno != 0 || end == pids || *end != '\0' || p != (long)getpid())
+		return 0; /* our parent's, not ours */
+	if (strcmp(nfds, "1") != 0)
+		fatalx("systemd passed %s sockets: give paddock-fcgi one "
+		       "(ListenStream= once in its .socket unit)",
+		    nfds);
 	if (fcntl(3, F_SETFD, FD_CLOEXEC) == -1)
 		fatal("socket from systemd (descriptor 3)");
 	return 3;
+}
+
+/*
+ * fd is a stream socket that listens: not a connection (a .socket unit
+ * with Accept=yes passes one), which accept() would refuse forever while
+ * epoll kept saying it is ready.
+ */
+static void
+check_listening(int fd, const char *what)
+{
+	struct stat st;
+	socklen_t len;
+	int v;
+
+	if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
+		fatalx("%s is not a socket", what);
+	len = sizeof v;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == -1 ||
+	    v != SOCK_STREAM)
+		fatalx("%s is not a stream socket", what);
+	len = sizeof v;
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == -1 || !v)
+		fatalx("%s is not listening (a connection? Accept=no in a "
+		       ".socket unit)",
+		    what);
 }
 
 static int
@@ -139,15 +175,20 @@ open_listener(const char *sock, const char *bind_addr, int backlog)
 		         sock != NULL ? sock : bind_addr, backlog)) < 0)
 			fatal("cannot listen on %s",
 			    sock != NULL ? sock : bind_addr);
-	} else if ((fd = systemd_listener()) == 3) {
-		if (fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
-			fatalx("descriptor 3 from systemd is not a socket");
-	} else if (fstat(0, &st) == -1 || !S_ISSOCK(st.st_mode))
+	} else if ((fd = systemd_listener()) == 3)
+		check_listening(fd, "descriptor 3 from systemd");
+	else if (fstat(0, &st) == -1 || !S_ISSOCK(st.st_mode))
 		fatalx("standard input is not a listening socket: start "
 		       "paddock-fcgi from spawn-fcgi, a FastCGI server or "
 		       "systemd (a .socket unit), or give -s socket or "
 		       "-b host:port");
-	/* Shared with siblings under spawn-fcgi, who all do the same. */
+	else
+		check_listening(fd, "standard input");
+	/*
+	 * O_NONBLOCK is the socket's, shared with every sibling, which all
+	 * set it too; under systemd, NonBlocking=yes in every unit that
+	 * shares it, or a sibling's start clears it for all.
+	 */
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
 		fatal("fcntl O_NONBLOCK");
 	return fd;

@@ -128,7 +128,7 @@ sse_open() {
 		grep -q '^: connected' "$T_DIR/$name.sse" 2>/dev/null && return 0
 		sleep 0.025
 	done
-	echo "# stream $name did not connect: $(cat "$T_DIR/$name.err" "$T_DIR/$name.sse")"
+	echo "# stream $name did not connect: $(cat "$T_DIR/$name.err" "$T_DIR/$name.sse")" >&2
 	return 1
 }
 
