@@ -35,10 +35,12 @@
 
 #include "paddock.h"
 
-#define METRICS_PREFIX    "paddock-fcgi."
-#define METRICS_SUFFIX    ".metrics"
-#define METRICS_SLOTS_MAX 4096   /* processes alive at once, scrapes aside */
-#define METRICS_NFS_MAGIC 0x6969 /* flock() is a per-process lock there */
+#define METRICS_PREFIX      "paddock-fcgi."
+#define METRICS_SUFFIX      ".metrics"
+#define METRICS_SLOTS_MAX   4096   /* processes alive at once, scrapes aside */
+#define METRICS_NFS_MAGIC   0x6969 /* flock() is a per-process lock there */
+#define METRICS_TMPFS_MAGIC 0x01021994
+#define METRICS_RAMFS_MAGIC 0x858458f6
 
 _Static_assert(sizeof(struct metrics) % 8 == 0,
     "every counter of struct metrics is an aligned 64-bit word");
@@ -165,6 +167,14 @@ metrics_open(const char *dir, char **cause)
 		if (statfs(dir, &sf) == 0 && sf.f_type == METRICS_NFS_MAGIC)
 			return metrics_fail(
 			    cause, "directory", dir, EOPNOTSUPP);
+		/* Said, not refused: it works, at a cost. */
+		if (statfs(dir, &sf) == 0 && sf.f_type != METRICS_TMPFS_MAGIC &&
+		    sf.f_type != METRICS_RAMFS_MAGIC)
+			log_warnx(
+			    "metrics: %s is not on tmpfs: each write-back "
+			    "of a slot to the disk makes the next count "
+			    "wait for it; /run or /dev/shm would not",
+			    dir);
 		if ((fd = metrics_take_slot(dir, cause)) == -1)
 			return -1;
 	}

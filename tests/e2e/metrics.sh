@@ -43,6 +43,8 @@ expect "a refused order (422)" "$T_STATUS" 422
 T_BASE=$URL_B t_post '{"size":'
 expect "a malformed one (400)" "$T_STATUS" 400
 
+check "the directory is on tmpfs (${BB_POOL_METRICS%/*}): nothing said of it" \
+	bash -c "! grep -q 'not on tmpfs' '$T_DIR/pool.log' '$T_DIR/third.log'"
 check "a slot per responder ($(ls "$BB_POOL_METRICS" | paste -sd ' '))" \
 	test "$(ls "$BB_POOL_METRICS" | grep -c '^paddock-fcgi\.[0-9]*\.metrics$')" = 3
 want="200 6 1 1 6 3 3"
