@@ -164,11 +164,13 @@ metrics_open(const char *dir, char **cause)
 	if (dir != NULL && dir[0] != '\0') {
 		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
 			return metrics_fail(cause, "directory", dir, errno);
-		if (statfs(dir, &sf) == 0 && sf.f_type == METRICS_NFS_MAGIC)
+		if (statfs(dir, &sf) == -1)
+			return metrics_fail(cause, "directory", dir, errno);
+		if (sf.f_type == METRICS_NFS_MAGIC)
 			return metrics_fail(
 			    cause, "directory", dir, EOPNOTSUPP);
 		/* Said, not refused: it works, at a cost. */
-		if (statfs(dir, &sf) == 0 && sf.f_type != METRICS_TMPFS_MAGIC &&
+		if (sf.f_type != METRICS_TMPFS_MAGIC &&
 		    sf.f_type != METRICS_RAMFS_MAGIC)
 			log_warnx(
 			    "metrics: %s is not on tmpfs: each write-back "
