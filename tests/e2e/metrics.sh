@@ -79,7 +79,10 @@ expect "DELETE /metrics is 405" "$T_STATUS" 405
 expect "with Allow" "$(t_header allow)" "GET, HEAD, OPTIONS"
 
 # The third stops: its counts stay in the pool's, its gauges go.
-bb_stop_pid "$THIRD_PID"
+kill -TERM "$THIRD_PID"
+wait "$THIRD_PID"
+expect "the third stops on SIGTERM, status 0" "$?" 0
+bb_untrack "$THIRD_PID" # reaped: its number may be reused
 expect "the third stopped: its counts stay, 2 processes, 2 on NATS" \
 	"$(T_BASE=$URL_A scrapes 4)" "4 x 200 6 1 1 6 2 2"
 
