@@ -179,8 +179,7 @@ void reply_empty(struct request *, int);
 #define METRICS_MAGIC    0x314d4242u /* "BBM1": the layout below */
 
 struct metrics {
-	uint32_t magic;
-	uint32_t size; /* sizeof(struct metrics): the layout, checked too */
+	struct slot_head head; /* METRICS_MAGIC, sizeof(struct metrics) */
 	uint64_t requests[METRICS_CODES];       /* answered, by status */
 	uint64_t orders[METRICS_CODES];         /* POST /v1/order, by status */
 	uint64_t order_bucket[METRICS_BUCKETS]; /* 200s by duration, each

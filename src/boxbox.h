@@ -197,6 +197,56 @@ void daemon_check(struct bb_conf *);
 void daemon_logging(const char *, const struct bb_conf *);
 void daemon_signals(sigset_t *);
 
+/*
+ * slot.c: a process's counters in a file of a directory, which the others
+ * of its program map and add up for GET /metrics (see there).
+ */
+struct slot_head {
+	uint32_t magic; /* names the layout */
+	uint32_t size;  /* of the whole slot: the layout, checked too */
+};
+
+struct slot {
+	void *mem; /* mapped; begins with a struct slot_head */
+	size_t size;
+	int fd;      /* the slot's file, locked; -1: counting in memory */
+	int on_disk; /* its directory is not on tmpfs: say so */
+};
+
+/* What a caller logs when on_disk (a format, with the directory). */
+#define SLOT_ON_DISK                                                           \
+	"metrics: %s is not on tmpfs: each write-back of a slot to the "       \
+	"disk makes the next count wait for it; /run or /dev/shm would not"
+
+/* A slot's memory, and whether a live process owns it. */
+typedef void (*slot_cb)(const void *, int, void *);
+
+int slot_open(
+    struct slot *, const char *, const char *, size_t, uint32_t, char **);
+void slot_close(struct slot *);
+int slot_each(
+    const struct slot *, const char *, const char *, uint32_t, slot_cb, void *);
+
+/* Only a slot's owner writes it: a plain add, published whole. */
+static inline void
+slot_add(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(
+	    p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+}
+
+static inline void
+slot_set(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t
+slot_get(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
 /* ids.c: order ids (UUIDv7) and RFC 3339 times; thread-safe. */
 #define IDS_UUID_LEN 36
 #define IDS_TIME_LEN 24 /* 2026-11-23T11:20:03.123Z */

@@ -66,8 +66,8 @@ file_put(const char *name, uint32_t magic, size_t size, int locked)
 
 	ck_assert_uint_le(size, sizeof bytes);
 	memset(&m, 0, sizeof m);
-	m.magic = magic;
-	m.size = sizeof m;
+	m.head.magic = magic;
+	m.head.size = sizeof m;
 	m.requests[C(200)] = 5;
 	m.orders[C(200)] = 5;
 	m.order_bucket[0] = 5;
