@@ -116,20 +116,31 @@ api_metric(char *buf, size_t len, size_t *off, const char *name,
 struct blob *
 api_metrics(void)
 {
-	const struct relay_stats *s = &relay.stats;
-	char buf[4096], why[128];
+	struct relay_sum sum;
+	const struct relay_stats *s = &sum.s;
+	char buf[4096];
 	size_t off = 0;
 
+	if (stats_sum(&sum) == -1) {
+		log_warn("metrics: %s", relay.conf.relay.metrics_dir);
+		return api_error(500, "Internal Server Error",
+		    "cannot read relay.metrics_dir");
+	}
+	api_metric(buf, sizeof buf, &off, "sse_relay_processes", "gauge",
+	    "Relay processes counted here (sharing relay.metrics_dir).",
+	    sum.processes);
 	api_metric(buf, sizeof buf, &off, "sse_relay_clients", "gauge",
 	    "Connections open now, streams and requests.",
-	    (unsigned long long)relay.nclients);
+	    (unsigned long long)s->clients);
 	api_metric(buf, sizeof buf, &off, "sse_relay_clients_total", "counter",
 	    "Connections accepted.", (unsigned long long)s->clients_total);
 	api_metric(buf, sizeof buf, &off, "sse_relay_rejected_total", "counter",
 	    "Connections refused with 503 at relay.max_clients.",
 	    (unsigned long long)s->rejected_full);
 	api_metric(buf, sizeof buf, &off, "sse_relay_events_received_total",
-	    "counter", "Live events received from JetStream.",
+	    "counter",
+	    "Live events received from JetStream, by every process (each "
+	    "receives every event).",
 	    (unsigned long long)s->events_received);
 	api_metric(buf, sizeof buf, &off, "sse_relay_events_sent_total",
 	    "counter", "Events written to clients (one per client).",
@@ -153,14 +164,13 @@ api_metrics(void)
 	    "counter", "Requests refused with 400 or 431.",
 	    (unsigned long long)s->bad_requests);
 	api_metric(buf, sizeof buf, &off, "sse_relay_replays", "gauge",
-	    "JetStream replays running now.",
-	    (unsigned long long)feed_active_replays());
+	    "JetStream replays running now.", (unsigned long long)s->replays);
 	api_metric(buf, sizeof buf, &off, "sse_relay_last_sequence", "gauge",
-	    "Highest stream sequence seen.",
-	    (unsigned long long)feed_last_seq());
+	    "Highest stream sequence seen by a live process.",
+	    (unsigned long long)s->last_seq);
 	api_metric(buf, sizeof buf, &off, "sse_relay_nats_connected", "gauge",
-	    "1 when NATS is connected and the live feed subscribed.",
-	    (unsigned long long)feed_connected(why, sizeof why));
+	    "Processes with NATS connected and the live feed subscribed.",
+	    (unsigned long long)s->nats_connected);
 	if (off >= sizeof buf)
 		off = sizeof buf - 1;
 	return api_response(

@@ -106,7 +106,7 @@ client_flush(struct client *c)
 			client_close_later(c, "write error");
 			return;
 		}
-		relay.stats.bytes_sent += (uint64_t)n;
+		slot_add(&relay.stats->bytes_sent, (uint64_t)n);
 		c->queued -= (size_t)n;
 		if ((q->off += (size_t)n) < q->b->len)
 			break;
@@ -143,7 +143,7 @@ client_send(struct client *c, struct blob *b)
 			return;
 		}
 		if (n > 0) {
-			relay.stats.bytes_sent += (uint64_t)n;
+			slot_add(&relay.stats->bytes_sent, (uint64_t)n);
 			off = (size_t)n;
 		}
 		if (off == b->len) {
@@ -156,7 +156,7 @@ client_send(struct client *c, struct blob *b)
 		/* Worth an operator's eye, as nats-server's "Slow Consumer
 		 * Detected" is: a client that cannot keep up loses its stream.
 		 */
-		relay.stats.slow_disconnects++;
+		slot_add(&relay.stats->slow_disconnects, 1);
 		log_warnx("client %llu: cut off after event %llu: %zu bytes "
 		          "queued, over relay.max_buffer",
 		    (unsigned long long)c->id, (unsigned long long)c->last_seq,
@@ -204,7 +204,7 @@ client_event(struct client *c, struct blob *b)
 	if (b->seq <= c->last_seq || !client_wants(c, b))
 		return;
 	c->last_seq = b->seq;
-	relay.stats.events_sent++;
+	slot_add(&relay.stats->events_sent, 1);
 	c->next_ping = ids_mono_ms() + relay.conf.relay.heartbeat_s * 1000;
 	client_send(c, b);
 }
@@ -297,7 +297,7 @@ client_replay_done(uint64_t id, uint64_t seq, const char *why)
 	if ((c = client_find_replaying(id)) == NULL)
 		return;
 	if (why == NULL) {
-		relay.stats.resets++;
+		slot_add(&relay.stats->resets, 1);
 		n = snprintf(data, sizeof data, "{\"first_id\":%llu}",
 		    (unsigned long long)seq);
 		if ((b = blob_event(seq - 1, "reset", data, (size_t)n)) !=
@@ -421,20 +421,20 @@ client_start_position(struct client *c, const struct http_req *req)
 	if (req->has_last_event_id) {
 		c->last_seq = req->last_event_id;
 		if (feed_ring_from(req->last_event_id, NULL, NULL) == 0) {
-			relay.stats.resumes_ring++;
+			slot_add(&relay.stats->resumes_ring, 1);
 			feed_ring_from(req->last_event_id, client_event, c);
 			return 0;
 		}
 		if (feed_replay_start(c->id, req->last_event_id + 1, 0) == -1)
 			return -1;
-		relay.stats.resumes_jetstream++;
+		slot_add(&relay.stats->resumes_jetstream, 1);
 		client_replay_begin(c);
 		return 0;
 	}
 	if (req->has_since) {
 		if (feed_replay_start(c->id, 0, req->since_ms) == -1)
 			return -1;
-		relay.stats.resumes_jetstream++;
+		slot_add(&relay.stats->resumes_jetstream, 1);
 		client_replay_begin(c);
 		return 0;
 	}
@@ -513,13 +513,13 @@ client_parse(struct client *c, const char *buf, size_t len)
 		c->rlen = len;
 		return;
 	case HTTP_TOO_LARGE:
-		relay.stats.bad_requests++;
+		slot_add(&relay.stats->bad_requests, 1);
 		client_answer(
 		    c, api_error(431, "Request Header Fields Too Large",
 		           "request head over relay.header_max"));
 		break;
 	case HTTP_BAD:
-		relay.stats.bad_requests++;
+		slot_add(&relay.stats->bad_requests, 1);
 		client_answer(c, api_error(400, "Bad Request", req.bad));
 		break;
 	case HTTP_OK:
@@ -581,7 +581,7 @@ client_refuse(int fd)
 {
 	struct blob *b;
 
-	relay.stats.rejected_full++;
+	slot_add(&relay.stats->rejected_full, 1);
 	if ((b = api_error(503, "Service Unavailable",
 	         "relay.max_clients reached; retry later")) != NULL) {
 		if (send(fd, b->data, b->len, MSG_NOSIGNAL | MSG_DONTWAIT) ==
@@ -622,7 +622,7 @@ client_accept(int fd, int tcp)
 		clients->prev = c;
 	clients = c;
 	relay.nclients++;
-	relay.stats.clients_total++;
+	slot_add(&relay.stats->clients_total, 1);
 }
 
 static void

@@ -233,7 +233,7 @@ feed_live(struct item *it)
 		feed_ring_ready();
 	if (it->seq <= backfill_until)
 		return; /* stored before we started: for resumes only */
-	relay.stats.events_received++;
+	slot_add(&relay.stats->events_received, 1);
 	hub_fanout(it->b);
 }
 

@@ -61,6 +61,7 @@ on_tick(struct watcher *w, uint32_t events)
 	if (read(w->fd, &n, sizeof n) == -1 && errno != EAGAIN)
 		return;
 	client_tick(ids_mono_ms());
+	stats_gauges();
 }
 
 /* One descriptor per stream: take all the kernel allows us. */
@@ -141,6 +142,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	daemon_logging("sse-relay", &relay.conf);
+	stats_open();
 	raise_nofile();
 	if (loop_init() == -1)
 		fatal("epoll");
@@ -163,6 +165,7 @@ main(int argc, char **argv)
 	client_close_all();
 	feed_close();
 	hub_free();
+	stats_close();
 	log_info("stopped");
 	conf_free(&relay.conf);
 	return 0;

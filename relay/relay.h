@@ -17,6 +17,7 @@
  *   feed.c    the JetStream ordered consumer, the recent-event ring, the
  *             replay of stored events for Last-Event-ID and since=
  *   api.c     /healthz and /metrics
+ *   stats.c   the counters, in a slot other relay processes can add up
  */
 #ifndef RELAY_H
 #define RELAY_H
@@ -135,7 +136,11 @@ void loop_stop(void);
 
 struct client;
 
+#define RELAY_STATS_MAGIC 0x31524242u /* "BBR1": the layout below */
+
+/* Written by the loop's thread only, with slot_add() and slot_set(). */
 struct relay_stats {
+	struct slot_head head; /* RELAY_STATS_MAGIC, its size */
 	uint64_t clients_total;
 	uint64_t rejected_full;
 	uint64_t events_received;
@@ -146,11 +151,22 @@ struct relay_stats {
 	uint64_t resumes_jetstream;
 	uint64_t resets;
 	uint64_t bad_requests;
+	uint64_t clients; /* gauges, as of the last tick or scrape: */
+	uint64_t replays;
+	uint64_t last_seq;
+	uint64_t nats_connected; /* 1 with the live feed subscribed */
+};
+
+/* What every relay process sharing relay.metrics_dir adds up to. */
+struct relay_sum {
+	struct relay_stats s; /* gauges from live processes; last_seq the
+	                         highest of them */
+	unsigned processes;   /* live ones */
 };
 
 struct relay {
 	struct bb_conf conf;
-	struct relay_stats stats;
+	struct relay_stats *stats; /* this process's, mapped (stats.c) */
 	int nclients;
 	int stopping;
 	struct client *closing; /* closed at a safe point: after a fan-out */
@@ -220,5 +236,12 @@ int feed_active_replays(void);
 struct blob *api_health(void);
 struct blob *api_metrics(void);
 struct blob *api_error(int, const char *, const char *);
+
+/* ---- stats.c ------------------------------------------------------------- */
+
+void stats_open(void);
+void stats_gauges(void);
+int stats_sum(struct relay_sum *);
+void stats_close(void);
 
 #endif

@@ -154,6 +154,7 @@ struct bb_conf {
 		int replay_last;
 		int ring;
 		int max_replays;
+		char *metrics_dir; /* relays' metrics files; "": in memory */
 	} relay;
 	struct {
 		int time_scale_pct; /* every kitchen duration, in % */

@@ -89,6 +89,7 @@ static const struct conf_key conf_keys[] = {
     {"relay", "replay_last", CONF_INT, OFF(relay.replay_last), "0", 0, 100000},
     {"relay", "ring", CONF_INT, OFF(relay.ring), "4096", 16, 1000000},
     {"relay", "max_replays", CONF_INT, OFF(relay.max_replays), "64", 1, 10000},
+    {"relay", "metrics_dir", CONF_STR, OFF(relay.metrics_dir), "", 0, 0},
     {"kitchen", "time_scale_pct", CONF_INT, OFF(kitchen.time_scale_pct), "100",
         1, 100000},
     {"kitchen", "seed", CONF_INT, OFF(kitchen.seed), "0", 0, INT_MAX},

@@ -42,13 +42,14 @@ for f in clients:gauge clients_total:counter rejected_total:counter \
 	events_received_total:counter events_sent_total:counter bytes_sent_total:counter \
 	slow_disconnects_total:counter resumes_ring_total:counter \
 	resumes_jetstream_total:counter resets_total:counter bad_requests_total:counter \
-	replays:gauge last_sequence:gauge nats_connected:gauge; do
+	replays:gauge last_sequence:gauge nats_connected:gauge processes:gauge; do
 	check "/metrics has the ${f%%:*} ${f#*:}" \
 		grep -qx "# TYPE sse_relay_${f%%:*} ${f#*:}" <<<"$T_BODY"
 done
 check "every sample is a name and a number" \
 	awk '!/^#/ && !($1 ~ /^sse_relay_[a-z_]+$/ && $2 ~ /^[0-9]+$/ && NF == 2) { exit 1 }' <<<"$T_BODY"
 expect "NATS is connected" "$(awk '$1 == "sse_relay_nats_connected" { print $2 }' <<<"$T_BODY")" 1
+expect "one relay process" "$(awk '$1 == "sse_relay_processes" { print $2 }' <<<"$T_BODY")" 1
 
 T_BASE=$BB_RELAY_URL t_req GET /healthz
 expect "GET /healthz is 200" "$T_STATUS" 200

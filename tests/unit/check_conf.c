@@ -154,6 +154,8 @@ assert_conf_eq(const struct bb_conf *a, const struct bb_conf *b)
 	ck_assert_int_eq(a->fcgi.cpu_affinity, b->fcgi.cpu_affinity);
 	ck_assert_int_eq(a->fcgi.backlog, b->fcgi.backlog);
 	ck_assert_int_eq(a->fcgi.max_conns, b->fcgi.max_conns);
+	ck_assert_str_eq(a->fcgi.metrics_dir, b->fcgi.metrics_dir);
+	ck_assert_str_eq(a->relay.metrics_dir, b->relay.metrics_dir);
 	assert_strv_eq(&a->cors.allow_origins, &b->cors.allow_origins);
 	assert_strv_eq(&a->cors.allow_methods, &b->cors.allow_methods);
 	assert_strv_eq(&a->cors.allow_headers, &b->cors.allow_headers);
