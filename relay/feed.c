@@ -40,7 +40,7 @@ enum item_kind {
 struct item {
 	struct item *next;
 	enum item_kind kind;
-	uint64_t id; /* client, for replays */
+	uint64_t id; /* client, for replays; ITEM_BACKFILL: the first seq */
 	uint64_t seq;
 	struct blob *b;
 };
@@ -248,8 +248,14 @@ feed_item(struct item *it)
 		backfill_until = it->seq;
 		if (it->seq > last_seq)
 			last_seq = it->seq;
+		/*
+		 * Ready once the ring holds the stream's last event, or at
+		 * once when the stream holds none: never used (0), or purged
+		 * or expired to its end (first past last), where waiting for
+		 * the back-fill would wait for the next order.
+		 */
 		if (!ring_ready &&
-		    (it->seq == 0 ||
+		    (it->seq == 0 || it->id > it->seq ||
 		        (ring_len > 0 &&
 		            ring_at(ring_len - 1)->seq >= it->seq)))
 			feed_ring_ready();
@@ -333,7 +339,7 @@ worker_live(void)
 	start = last >= (uint64_t)ring_cap ? last - (uint64_t)ring_cap + 1 : 1;
 	if (start < first)
 		start = first;
-	feed_push(ITEM_BACKFILL, 0, last, NULL);
+	feed_push(ITEM_BACKFILL, first, last, NULL);
 	if (bus_subscribe(feed_bus, relay.conf.stream.subjects,
 	        start != 0 ? start : 1, 0, feed_on_live, NULL, &live_sub,
 	        &e) != BB_OK) {

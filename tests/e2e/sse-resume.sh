@@ -4,7 +4,8 @@
 # from JetStream once the ring has moved on, with a reset event once even
 # JetStream has dropped them, and from a time with since=. A client without
 # Last-Event-ID gets live events only, or the last replay_last first. All
-# of it holds right after a relay starts, while it back-fills its ring.
+# of it holds right after a relay starts, while it back-fills its ring,
+# and on a stream purged to its end.
 . "${BB_SRCDIR:?run the scenarios through make check}/tests/e2e/lib.sh"
 t_begin "SSE resume: ring, JetStream, reset, since, replay_last"
 # A ring of 16 events, so that 40 missed events must come from JetStream.
@@ -189,3 +190,21 @@ sse_close h
 sse_close i
 sse_close k
 sse_close l
+
+# A third relay starts after the stream was purged to its end (as max_age
+# expiry leaves it): nothing to back-fill, so its ring is ready at once,
+# and a resume from the last id is served from it, live, with no JetStream
+# replay held open until the next order.
+check "the stream is purged" bb_jsutil -s "$BB_NATS_URL" purge ORDERS 0
+PADDOCK_LOG_FILE=$T_DIR/relay-purged.log \
+	bb_start_relay "$(bb_jsutil port)" -c "$BB_SRCDIR/conf/paddock.conf"
+check "the relay on the purged stream is up" wait_metric sse_relay_nats_connected 1
+check "and knows where the stream ends" wait_metric sse_relay_last_sequence 3059
+check "stream m resumes on it from the last id" \
+	sse_open m "$BB_RELAY_URL/v1/order/sse" -H 'Last-Event-ID: 3059'
+expect "from the ring, ready with nothing in it" "$(relay_metric sse_relay_resumes_ring_total)" 1
+expect "no replay runs for it" "$(relay_metric sse_relay_replays)" 0
+t_orders 1
+check "stream m gets the next order" sse_wait m '^id: 3060$' 10
+expect "and only it" "$(sse_ids m)" "3060"
+sse_close m
