@@ -255,12 +255,24 @@ http_param_last_event_id(struct http_ctx *ctx, const char *v, size_t n)
 	return HTTP_OK;
 }
 
+/*
+ * JetStream takes the start time in nanoseconds since 1970 as an int64_t,
+ * and reads 0 as "no time": new events only.
+ */
+#define HTTP_SINCE_MAX_MS (INT64_MAX / 1000000) /* 2262-04-11 */
+
 static enum http_status
 http_param_since(struct http_ctx *ctx, const char *v, size_t n)
 {
-	if (http_parse_time(v, &ctx->req->since_ms) == -1)
+	int64_t *ms = &ctx->req->since_ms;
+
+	if (http_parse_time(v, ms) == -1)
 		return http_bad(
 		    ctx->req, "since is not an RFC 3339 time (send + as %%2B)");
+	if (*ms > HTTP_SINCE_MAX_MS)
+		return http_bad(ctx->req, "since is after 2262-04-11");
+	if (*ms < 1) /* every stored event is after it */
+		*ms = 1;
 	ctx->req->has_since = 1;
 	return HTTP_OK;
 }

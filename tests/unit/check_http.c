@@ -159,8 +159,13 @@ static const struct good_case good_cases[] = {
         .path = "/e", .has_since = 1, .since_ms = 1795432803000LL},
     {LIT(GET("/e?since=2026-11-23t11:20:03z")), .method = "GET", .path = "/e",
         .has_since = 1, .since_ms = 1795432803000LL},
+    /* Not 0, which JetStream would take as "new events only". */
     {LIT(GET("/e?since=1970-01-01T00%3A00%3A00Z")), .method = "GET",
-        .path = "/e", .has_since = 1, .since_ms = 0},
+        .path = "/e", .has_since = 1, .since_ms = 1},
+    {LIT(GET("/e?since=1969-07-20T20:17:40Z")), .method = "GET", .path = "/e",
+        .has_since = 1, .since_ms = 1},
+    {LIT(GET("/e?since=2262-04-11T23:47:16Z")), .method = "GET", .path = "/e",
+        .has_since = 1, .since_ms = 9223372036000LL},
     /* Other headers: trimmed, any value bytes but controls save HTAB. */
     {LIT(GETH("/e", "Accept: text/event-stream\r\n"
                     "Cache-Control: no-cache\r\n")),
@@ -319,6 +324,8 @@ static const struct bad_case bad_cases[] = {
     {LIT(GET("/e?username=" X64 "x")), "username is longer than 64 bytes"},
     {LIT(GET("/e?username=" E32 "x")), "username is longer than 64 bytes"},
     {LIT(GET("/e?since=yesterday")), "since is not an RFC 3339 time"},
+    {LIT(GET("/e?since=2262-04-11T23:47:17Z")), "since is after 2262-04-11"},
+    {LIT(GET("/e?since=9999-12-31T23:59:59Z")), "since is after 2262-04-11"},
     {LIT(GET("/e?since=2026-11-23T12:20:03+01:00")), "send + as %2B"},
     {LIT(GET("/e?since=2026-02-30T00:00:00Z")), "since is not an RFC 3339"},
     {LIT(GET("/e?since=2026-11-23T11:20:03.123456789012345678901234567890"
