@@ -7,7 +7,9 @@
  * Writes go straight to the socket; only what the kernel does not take is
  * queued, as references to shared frames. A client whose queue passes
  * relay.max_buffer is disconnected (it resumes with Last-Event-ID), so no
- * client ever delays another and memory stays bounded. Clients are closed
+ * client ever delays another and memory stays bounded. A resume from the
+ * ring is paced by the client instead (client_catch_up), so that a long
+ * one is not taken for a slow client. Clients are closed
  * at a safe point, after the current batch of events (client_reap), never
  * inside a fan-out. Loop thread only.
  */
@@ -43,9 +45,11 @@ struct client {
 	struct client *next_replay;
 	enum client_state state;
 	enum hub_kind kind;
-	unsigned tcp : 1, in_hub : 1, closing : 1, replaying : 1, want_out : 1;
+	unsigned tcp : 1, in_hub : 1, closing : 1, replaying : 1, want_out : 1,
+	    catching_up : 1;
 	uint64_t id;
 	uint64_t last_seq; /* highest event sequence sent */
+	uint64_t walked;   /* catching up: ring events handed up to here */
 	int64_t deadline;  /* CL_READ: request timeout */
 	int64_t next_ping;
 	char *rbuf; /* a partial request head */
@@ -90,6 +94,15 @@ client_close_later(struct client *c, const char *why)
 	log_debug("client %llu: closing: %s", (unsigned long long)c->id, why);
 }
 
+static void client_catch_up(struct client *);
+
+/* Below this many bytes queued, a client catching up gets more. */
+static size_t
+client_room(void)
+{
+	return (size_t)relay.conf.relay.max_buffer / 2;
+}
+
 /* Write what the queue holds until the kernel takes no more. */
 static void
 client_flush(struct client *c)
@@ -116,6 +129,8 @@ client_flush(struct client *c)
 		blob_unref(q->b);
 		free(q);
 	}
+	if (c->catching_up && !c->closing && c->queued < client_room())
+		client_catch_up(c);
 	if (c->qhead == NULL && c->state == CL_ANSWERED)
 		client_close_later(c, "answered");
 	else
@@ -209,12 +224,24 @@ client_event(struct client *c, struct blob *b)
 	client_send(c, b);
 }
 
-/* A live event from the hub; replaying clients get theirs from the replay. */
+/*
+ * A live event from the hub; replaying clients get theirs from the replay,
+ * and clients catching up from the ring, which holds this one too.
+ */
 void
 client_deliver(struct client *c, struct blob *b)
 {
-	if (c->state == CL_STREAM && !c->replaying)
+	if (c->state == CL_STREAM && !c->replaying && !c->catching_up)
 		client_event(c, b);
+}
+
+/* One ring event to a client catching up; non-zero: enough for now. */
+static int
+client_walk(struct client *c, struct blob *b)
+{
+	c->walked = b->seq;
+	client_event(c, b);
+	return c->closing || c->queued >= client_room();
 }
 
 /* ---- replays ----------------------------------------------------------------
@@ -256,13 +283,44 @@ client_replay_end(struct client *c)
 	feed_replay_stop(c->id);
 }
 
+/*
+ * Send c the ring's events after what it has had while its queue stays
+ * under half of relay.max_buffer; client_flush() asks for more as the
+ * socket drains, and live events skip c until it is at the ring's end
+ * (they are in the ring too, and come in their turn). So a resume of
+ * thousands of events goes at the client's pace instead of cutting it off
+ * as slow. Should the ring move on past c first, the rest comes from
+ * JetStream.
+ */
+static void
+client_catch_up(struct client *c)
+{
+	uint64_t from = c->walked > c->last_seq ? c->walked : c->last_seq;
+
+	c->walked = from;
+	switch (feed_ring_from(from, client_walk, c)) {
+	case 0:
+		c->catching_up = 0;
+		return;
+	case 1:
+		c->catching_up = 1;
+		return;
+	}
+	c->catching_up = 0;
+	if (feed_replay_start(c->id, from + 1, 0) == -1) {
+		client_close_later(c, "fell behind the ring; replays busy");
+		return;
+	}
+	c->last_seq = from;
+	client_replay_begin(c);
+}
+
 /* The replay reached what the ring holds: finish from the ring, go live. */
 static void
 client_go_live(struct client *c)
 {
 	client_replay_end(c);
-	if (feed_ring_from(c->last_seq, client_event, c) == -1)
-		client_close_later(c, "fell behind the ring while replaying");
+	client_catch_up(c);
 }
 
 void
@@ -396,13 +454,11 @@ static int
 client_replay_last(struct client *c)
 {
 	uint64_t n = (uint64_t)relay.conf.relay.replay_last;
-	uint64_t last = feed_last_seq();
+	uint64_t last = feed_last_seq(), after;
 
-	c->last_seq = 0;
-	if (feed_ring_last(relay.conf.relay.replay_last, client_event, c) ==
-	    0) {
-		if (c->last_seq < last)
-			c->last_seq = last;
+	if (feed_ring_last(relay.conf.relay.replay_last, &after) == 0) {
+		c->last_seq = after;
+		client_catch_up(c);
 		return 0;
 	}
 	c->last_seq = last > n ? last - n : 0;
@@ -422,7 +478,7 @@ client_start_position(struct client *c, const struct http_req *req)
 		c->last_seq = req->last_event_id;
 		if (feed_ring_from(req->last_event_id, NULL, NULL) == 0) {
 			slot_add(&relay.stats->resumes_ring, 1);
-			feed_ring_from(req->last_event_id, client_event, c);
+			client_catch_up(c);
 			return 0;
 		}
 		if (feed_replay_start(c->id, req->last_event_id + 1, 0) == -1)

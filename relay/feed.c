@@ -162,14 +162,33 @@ ring_at(int i)
 	return ring[(ring_start + i) % ring_cap];
 }
 
+/* The index of the ring's first event after sequence after (ring_len if
+ * none): its sequences only grow. */
+static int
+feed_ring_index(uint64_t after)
+{
+	int lo = 0, hi = ring_len, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ring_at(mid)->seq > after)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
 /*
- * Hand fn every ring event after sequence after, in order (fn NULL: only
- * check). Returns 0, or -1 when the ring does not reach back to after + 1
- * (or is not filled yet): then the caller must replay from JetStream.
+ * Hand fn the ring's events after sequence after, in order, until fn
+ * returns non-zero (fn NULL: only check). Returns 0 when every one was
+ * handed (or there is none), 1 when fn stopped early, or -1 when the ring
+ * does not reach back to after + 1 (or is not filled yet): then the caller
+ * must replay from JetStream.
  */
 int
-feed_ring_from(uint64_t after, void (*fn)(struct client *, struct blob *),
-    struct client *c)
+feed_ring_from(
+    uint64_t after, int (*fn)(struct client *, struct blob *), struct client *c)
 {
 	int i;
 
@@ -179,28 +198,28 @@ feed_ring_from(uint64_t after, void (*fn)(struct client *, struct blob *),
 		return 0;
 	if (ring_len == 0 || ring_at(0)->seq > after + 1)
 		return -1;
-	for (i = 0; fn != NULL && i < ring_len; i++) {
-		if (ring_at(i)->seq > after)
-			fn(c, ring_at(i));
+	for (i = feed_ring_index(after); fn != NULL && i < ring_len; i++) {
+		if (fn(c, ring_at(i)) != 0)
+			return i + 1 < ring_len ? 1 : 0;
 	}
 	return 0;
 }
 
 /*
- * Hand fn the last n events of the ring, oldest first. Returns 0, or -1
- * while the ring is still being back-filled at start-up: it then holds
- * older events, not the last ones, and fn is not called.
+ * Where the ring's last n events begin: *after is the sequence to hand
+ * events after (feed_ring_from) to get them. -1 while the ring is still
+ * being back-filled at start-up: it then holds older events, not the last
+ * ones.
  */
 int
-feed_ring_last(
-    int n, void (*fn)(struct client *, struct blob *), struct client *c)
+feed_ring_last(int n, uint64_t *after)
 {
-	int i;
-
 	if (!ring_ready)
 		return -1;
-	for (i = ring_len > n ? ring_len - n : 0; i < ring_len; i++)
-		fn(c, ring_at(i));
+	if (ring_len == 0)
+		*after = last_seq;
+	else
+		*after = ring_at(ring_len > n ? ring_len - n : 0)->seq - 1;
 	return 0;
 }
 

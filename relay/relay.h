@@ -223,9 +223,8 @@ void feed_drain(void);
 int feed_connected(char *, size_t);
 uint64_t feed_last_seq(void);
 int feed_ring_from(
-    uint64_t, void (*)(struct client *, struct blob *), struct client *);
-int feed_ring_last(
-    int, void (*)(struct client *, struct blob *), struct client *);
+    uint64_t, int (*)(struct client *, struct blob *), struct client *);
+int feed_ring_last(int, uint64_t *);
 int feed_replay_start(uint64_t, uint64_t, int64_t);
 void feed_replay_stop(uint64_t);
 int feed_active_replays(void);
