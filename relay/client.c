@@ -95,6 +95,7 @@ client_close_later(struct client *c, const char *why)
 }
 
 static void client_catch_up(struct client *);
+static void client_cut_off(struct client *, const char *);
 
 /* Below this many bytes queued, a client catching up gets more. */
 static size_t
@@ -129,7 +130,8 @@ client_flush(struct client *c)
 		blob_unref(q->b);
 		free(q);
 	}
-	if (c->catching_up && !c->closing && c->queued < client_room())
+	if (c->catching_up && !c->closing && !relay.stopping &&
+	    c->queued < client_room())
 		client_catch_up(c);
 	if (c->qhead == NULL && c->state == CL_ANSWERED)
 		client_close_later(c, "answered");
@@ -147,6 +149,7 @@ client_send(struct client *c, struct blob *b)
 {
 	struct outq *q;
 	size_t off = 0;
+	char why[80];
 	ssize_t n;
 
 	if (c->closing)
@@ -168,15 +171,11 @@ client_send(struct client *c, struct blob *b)
 		}
 	}
 	if (c->queued + (b->len - off) > (size_t)relay.conf.relay.max_buffer) {
-		/* Worth an operator's eye, as nats-server's "Slow Consumer
-		 * Detected" is: a client that cannot keep up loses its stream.
-		 */
-		slot_add(&relay.stats->slow_disconnects, 1);
-		log_warnx("client %llu: cut off after event %llu: %zu bytes "
-		          "queued, over relay.max_buffer",
-		    (unsigned long long)c->id, (unsigned long long)c->last_seq,
+		snprintf(why, sizeof why,
+		    "%zu bytes queued, over "
+		    "relay.max_buffer",
 		    c->queued);
-		client_close_later(c, "slow: over relay.max_buffer");
+		client_cut_off(c, why);
 		return;
 	}
 	if ((q = malloc(sizeof *q)) == NULL) {
@@ -284,13 +283,28 @@ client_replay_end(struct client *c)
 }
 
 /*
+ * A client too slow for the stream: its queue passed relay.max_buffer, or
+ * the ring moved on past it while it caught up. Worth an operator's eye,
+ * as nats-server's "Slow Consumer Detected" is: it loses its stream (and
+ * resumes with Last-Event-ID).
+ */
+static void
+client_cut_off(struct client *c, const char *why)
+{
+	slot_add(&relay.stats->slow_disconnects, 1);
+	log_warnx("client %llu: cut off after event %llu: %s",
+	    (unsigned long long)c->id, (unsigned long long)c->last_seq, why);
+	client_close_later(c, why);
+}
+
+/*
  * Send c the ring's events after what it has had while its queue stays
  * under half of relay.max_buffer; client_flush() asks for more as the
  * socket drains, and live events skip c until it is at the ring's end
  * (they are in the ring too, and come in their turn). So a resume of
  * thousands of events goes at the client's pace instead of cutting it off
- * as slow. Should the ring move on past c first, the rest comes from
- * JetStream.
+ * as slow. A client slower than that, which the ring leaves behind, is
+ * cut off: client_tick() checks the ones that stopped reading.
  */
 static void
 client_catch_up(struct client *c)
@@ -307,12 +321,7 @@ client_catch_up(struct client *c)
 		return;
 	}
 	c->catching_up = 0;
-	if (feed_replay_start(c->id, from + 1, 0) == -1) {
-		client_close_later(c, "fell behind the ring; replays busy");
-		return;
-	}
-	c->last_seq = from;
-	client_replay_begin(c);
+	client_cut_off(c, "the ring moved on past it while it caught up");
 }
 
 /* The replay reached what the ring holds: finish from the ring, go live. */
@@ -734,6 +743,10 @@ client_tick(int64_t now)
 			continue;
 		if (c->state == CL_READ && now >= c->deadline)
 			client_close_later(c, "request timeout");
+		else if (c->catching_up &&
+		         feed_ring_from(c->walked, NULL, NULL) == -1)
+			client_cut_off(c, "stopped reading while it caught up, "
+			                  "and the ring moved on past it");
 		else if (c->state == CL_STREAM && now >= c->next_ping) {
 			c->next_ping =
 			    now + relay.conf.relay.heartbeat_s * 1000;
