@@ -302,6 +302,7 @@ conn_get_values(struct conn *c, const unsigned char *p, size_t len)
 	struct buf asked = {0}, res = {0};
 	const char *name, *v;
 	size_t off = 0, name_len;
+	unsigned said = 0, bit;
 	char max[16];
 	int rc = -1;
 
@@ -312,13 +313,24 @@ conn_get_values(struct conn *c, const unsigned char *p, size_t len)
 	if (conn_pairs(p, len, &asked) == -1)
 		goto done;
 	while ((name = conn_pair_next(&asked, &off, &name_len, &v)) != NULL) {
-		if (strcmp(name, FCGI_MAX_CONNS) == 0 ||
-		    strcmp(name, FCGI_MAX_REQS) == 0)
+		if (strcmp(name, FCGI_MAX_CONNS) == 0) {
+			bit = 1;
 			v = max;
-		else if (strcmp(name, FCGI_MPXS_CONNS) == 0)
+		} else if (strcmp(name, FCGI_MAX_REQS) == 0) {
+			bit = 2;
+			v = max;
+		} else if (strcmp(name, FCGI_MPXS_CONNS) == 0) {
+			bit = 4;
 			v = "0";
-		else
+		} else
 			continue;
+		/*
+		 * Each once: a query may name one thousands of times, and
+		 * the answers must fit one record (65,535 bytes).
+		 */
+		if (said & bit)
+			continue;
+		said |= bit;
 		conn_pair_out(&res, name, v);
 	}
 	rc = conn_record_out(c, FCGI_GET_VALUES_RESULT, 0, res.p, res.len);

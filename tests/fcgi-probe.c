@@ -836,6 +836,26 @@ sc_get_values(const char *arg)
 }
 
 /*
+ * FCGI_GET_VALUES naming FCGI_MAX_CONNS 4,000 times (16 bytes each, one
+ * record): answered once, in a record that fits, and the connection goes
+ * on.
+ */
+static int
+sc_values_repeat(const char *arg)
+{
+	struct obuf b = {0}, p = {0};
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 4000; i++)
+		pair(&p, FCGI_MAX_CONNS, "");
+	record(&b, FCGI_GET_VALUES, FCGI_NULL_REQUEST_ID, p.p, p.len, 0);
+	ob_free(&p);
+	return talk(
+	    &b, &(struct talk){.first = show_values, .ms = PROBE_OPEN_MS});
+}
+
+/*
  * A responder holding its fcgi.max_conns (ARG) connections: ARG kept
  * open, each answering FCGI_GET_VALUES ("values ..."), then one more
  * whose query waits unanswered ("quiet") until the first closes
@@ -1611,6 +1631,8 @@ sc_pipeline_timeout(const char *arg)
 static const struct scenario scenarios[] = {
     {"get", sc_get, "GET PATH (default /health/live), then the close"},
     {"get-values", sc_get_values, "FCGI_GET_VALUES"},
+    {"values-repeat", sc_values_repeat,
+        "FCGI_GET_VALUES naming one variable 4,000 times"},
     {"max-conns", sc_max_conns,
         "ARG (fcgi.max_conns) connections held, one more waits"},
     {"unknown-type", sc_unknown_type, "a management record of type 20"},

@@ -111,6 +111,11 @@ values='values FCGI_MAX_CONNS=[1-9][0-9]* FCGI_MAX_REQS=[1-9][0-9]* FCGI_MPXS_CO
 check "get-values: the three variables, FCGI_MPXS_CONNS=0, and the connection stays" \
 	grep -Eqx "${values}[|]open" <<<"$(seen)"
 
+# The same name 4,000 times: answered once, in a record that fits.
+probe values-repeat
+check "values-repeat: FCGI_MAX_CONNS once, and the connection stays" \
+	grep -Eqx 'values FCGI_MAX_CONNS=[1-9][0-9]*[|]open' <<<"$(seen)"
+
 probe unknown-type
 expect "unknown-type: FCGI_UNKNOWN_TYPE names type 20" "$(seen)" "unknown-type 20|open"
 
