@@ -378,6 +378,15 @@ worker_start(struct req *r)
 	struct bb_err e;
 
 	bb_err_clear(&e);
+	/*
+	 * The loop counts replays against max_replays, but a STOP lost to a
+	 * failed allocation (feed_request) leaves its replay here: never
+	 * past the array.
+	 */
+	if (nreplays >= relay.conf.relay.max_replays) {
+		bb_err_set(&e, "max_replays are running");
+		goto fail;
+	}
 	if (seq != 0) {
 		if (bus_stream_seqs(feed_bus, &first, &last, &e) != BB_OK)
 			goto fail;
