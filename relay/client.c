@@ -393,6 +393,25 @@ client_replay_done(uint64_t id, uint64_t seq, const char *why)
 }
 
 /*
+ * The replay for id had nothing to send: every stored event up to seq is
+ * before what the client asked for (a since= after the last event). It
+ * goes live now, not at the next order, which on a quiet stream may be
+ * long in coming while it holds one of relay.max_replays.
+ */
+void
+client_replay_nothing(uint64_t id, uint64_t seq)
+{
+	struct client *c;
+
+	if ((c = client_find_replaying(id)) == NULL)
+		return;
+	if (c->last_seq < seq)
+		c->last_seq = seq;
+	if (feed_ring_from(c->last_seq, NULL, NULL) == 0)
+		client_go_live(c);
+}
+
+/*
  * The ring has just become able to take over (its back-fill at start-up
  * is done): replays that stayed on only to wait for it go live now, not
  * at their next event, which on a quiet stream may be long in coming.

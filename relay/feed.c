@@ -34,6 +34,8 @@ enum item_kind {
 	ITEM_REPLAY,   /* an event for one replaying client */
 	ITEM_RESET,    /* replay: the id is older than the stream; seq: first */
 	ITEM_CAUGHT_UP, /* replay: nothing pending; seq: delivered up to */
+	ITEM_NOTHING,   /* replay: nothing pending, nothing sent; seq: where
+	                   the consumer stands */
 	ITEM_ERROR,     /* replay: could not start */
 };
 
@@ -288,6 +290,9 @@ feed_item(struct item *it)
 	case ITEM_CAUGHT_UP:
 		client_replay_done(it->id, it->seq, "caught up");
 		break;
+	case ITEM_NOTHING:
+		client_replay_nothing(it->id, it->seq);
+		break;
 	case ITEM_ERROR:
 		client_replay_done(it->id, 0, "replay failed");
 		break;
@@ -373,7 +378,7 @@ worker_live(void)
 static void
 worker_start(struct req *r)
 {
-	uint64_t first = 0, last = 0, seq = r->seq, pending, delivered;
+	uint64_t first = 0, last = 0, seq = r->seq, pending, delivered, sent;
 	struct replay *rp = &replays[nreplays];
 	struct bb_err e;
 
@@ -410,11 +415,15 @@ worker_start(struct req *r)
 	/*
 	 * On a stream still empty, delivered is 0, which the loop would take
 	 * for a failure: say nothing, the consumer goes on with the live
-	 * events.
+	 * events. A consumer that has sent nothing and has nothing pending
+	 * (a since= after the last event) stands past every stored event:
+	 * the client can go live at once instead of holding a replay until
+	 * the next order.
 	 */
-	if (bus_sub_pending(rp->sub, &pending, &delivered) == BB_OK &&
+	if (bus_sub_pending(rp->sub, &pending, &delivered, &sent) == BB_OK &&
 	    pending == 0 && delivered != 0)
-		feed_push(ITEM_CAUGHT_UP, r->id, delivered, NULL);
+		feed_push(sent == 0 ? ITEM_NOTHING : ITEM_CAUGHT_UP, r->id,
+		    delivered, NULL);
 	return;
 fail:
 	log_warnx(

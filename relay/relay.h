@@ -190,6 +190,7 @@ void client_tick(int64_t);
 void client_close_all(void);
 void client_replay_event(uint64_t, struct blob *);
 void client_replay_done(uint64_t, uint64_t, const char *);
+void client_replay_nothing(uint64_t, uint64_t);
 void client_ring_ready(void);
 
 /* ---- hub.c ----------------------------------------------------------------

@@ -336,7 +336,8 @@ struct bus_sub;
 enum bb_status bus_subscribe(struct bus *, const char *, uint64_t, int64_t,
     bus_msg_cb, void *, struct bus_sub **, struct bb_err *);
 void bus_unsubscribe(struct bus_sub *);
-enum bb_status bus_sub_pending(struct bus_sub *, uint64_t *, uint64_t *);
+enum bb_status bus_sub_pending(
+    struct bus_sub *, uint64_t *, uint64_t *, uint64_t *);
 enum bb_status bus_stream_seqs(
     struct bus *, uint64_t *, uint64_t *, struct bb_err *);
 

@@ -646,11 +646,12 @@ bus_unsubscribe(struct bus_sub *bs)
 }
 
 /*
- * How many messages the consumer behind bs has yet to deliver, and the
- * stream sequence it has delivered up to.
+ * How many messages the consumer behind bs has yet to deliver, the stream
+ * sequence it has delivered up to, and how many it has sent so far.
  */
 enum bb_status
-bus_sub_pending(struct bus_sub *bs, uint64_t *pending, uint64_t *delivered)
+bus_sub_pending(
+    struct bus_sub *bs, uint64_t *pending, uint64_t *delivered, uint64_t *sent)
 {
 	jsConsumerInfo *ci = NULL;
 
@@ -659,6 +660,7 @@ bus_sub_pending(struct bus_sub *bs, uint64_t *pending, uint64_t *delivered)
 		return BB_EUNAVAIL;
 	*pending = ci->NumPending;
 	*delivered = ci->Delivered.Stream;
+	*sent = ci->Delivered.Consumer;
 	jsConsumerInfo_Destroy(ci);
 	return BB_OK;
 }

@@ -145,6 +145,8 @@ check "stream g opens without Last-Event-ID" sse_open g "$BB_RELAY_URL/v1/order/
 sleep 1
 check "stream j opens with since= a time after the last event" \
 	sse_open j "$BB_RELAY_URL/v1/order/sse?since=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)"
+check "with nothing to replay it goes live at once: no replay holds on" \
+	wait_metric sse_relay_replays 0
 t_orders 1
 check "stream g receives the live event" sse_wait g '^id: 57$' 10
 expect "and nothing of the history" "$(sse_ids g)" "57"
