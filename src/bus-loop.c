@@ -287,10 +287,18 @@ bus_loop_free(struct bus_loop *bl)
 	free(bl);
 }
 
-/* The loop's thread: epoll said events for the NATS socket. */
+/*
+ * The loop's thread: epoll said events for the NATS socket. Not while the
+ * connection is lost: the event may be stale, from this pass's batch, and
+ * nats.c's reconnect thread may hold the connection's lock for as long as
+ * a connect takes (see bus_loop_read). The socket is gone or no longer
+ * watched for reading then, and a reconnect attaches afresh.
+ */
 void
 bus_loop_io(struct bus *b, uint32_t events)
 {
+	if (!atomic_load(&bus_loop_of(b)->usable))
+		return;
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		natsConnection_ProcessReadEvent(bus_conn(b));
 	if (events & EPOLLOUT)
