@@ -48,6 +48,7 @@ struct client {
 	unsigned tcp : 1, in_hub : 1, closing : 1, replaying : 1, want_out : 1,
 	    catching_up : 1;
 	uint64_t id;
+	uint64_t rid;      /* replaying: its JetStream replay's id; 0: paused */
 	uint64_t last_seq; /* highest event sequence sent */
 	uint64_t walked;   /* catching up: ring events handed up to here */
 	int64_t deadline;  /* CL_READ: request timeout */
@@ -95,6 +96,8 @@ client_close_later(struct client *c, const char *why)
 }
 
 static void client_catch_up(struct client *);
+static void client_replay_resume(struct client *);
+static void client_go_live(struct client *);
 static void client_cut_off(struct client *, const char *);
 
 /* Below this many bytes queued, a client catching up gets more. */
@@ -133,6 +136,9 @@ client_flush(struct client *c)
 	if (c->catching_up && !c->closing && !relay.stopping &&
 	    c->queued < client_room())
 		client_catch_up(c);
+	else if (c->replaying && c->rid == 0 && !c->closing &&
+	         !relay.stopping && c->queued < client_room())
+		client_replay_resume(c);
 	if (c->qhead == NULL && c->state == CL_ANSWERED)
 		client_close_later(c, "answered");
 	else
@@ -246,16 +252,33 @@ client_walk(struct client *c, struct blob *b)
 /* ---- replays ----------------------------------------------------------------
  */
 
+/*
+ * The client whose running replay is id. Each replay has an id of its
+ * own, not the client's: a paused replay's last events, still queued from
+ * nats.c's thread, must not be taken for the next one's.
+ */
 static struct client *
 client_find_replaying(uint64_t id)
 {
 	struct client *c;
 
 	for (c = replaying; c != NULL; c = c->next_replay) {
-		if (c->id == id)
+		if (c->rid == id)
 			return c->closing ? NULL : c;
 	}
 	return NULL;
+}
+
+/* Start a JetStream replay for c; -1 when max_replays already run. */
+static int
+client_replay_start(struct client *c, uint64_t seq, int64_t ms)
+{
+	uint64_t rid = next_id++;
+
+	if (feed_replay_start(rid, seq, ms) == -1)
+		return -1;
+	c->rid = rid;
+	return 0;
 }
 
 /* Replaying clients have a list of their own: few, and looked up by id. */
@@ -279,7 +302,36 @@ client_replay_end(struct client *c)
 		}
 	}
 	c->replaying = 0;
-	feed_replay_stop(c->id);
+	if (c->rid != 0)
+		feed_replay_stop(c->rid);
+	c->rid = 0;
+}
+
+/*
+ * A replay goes as fast as JetStream sends, so when c's queue passes half
+ * of relay.max_buffer it is stopped (c->rid 0: paused, still replaying,
+ * so live events skip c), and started again after the last event sent
+ * once the socket has drained (client_flush, or the tick if replays were
+ * busy). A long resume from JetStream thus goes at the client's pace too.
+ */
+static void
+client_replay_pause(struct client *c)
+{
+	log_debug("client %llu: replay paused after event %llu",
+	    (unsigned long long)c->id, (unsigned long long)c->last_seq);
+	feed_replay_stop(c->rid);
+	c->rid = 0;
+}
+
+static void
+client_replay_resume(struct client *c)
+{
+	/* The ring may hold all that is left by now. */
+	if (feed_ring_from(c->last_seq, NULL, NULL) == 0) {
+		client_go_live(c);
+		return;
+	}
+	(void)client_replay_start(c, c->last_seq + 1, 0);
 }
 
 /*
@@ -339,6 +391,12 @@ client_replay_event(uint64_t id, struct blob *b)
 
 	if ((c = client_find_replaying(id)) == NULL)
 		return;
+	/* Full: b comes again when the replay starts after last_seq. */
+	if (c->last_seq != 0 && b->seq > c->last_seq &&
+	    c->queued >= client_room()) {
+		client_replay_pause(c);
+		return;
+	}
 	client_event(c, b);
 	/* The ring holds everything after b: switch over. */
 	if (c->last_seq < b->seq)
@@ -492,7 +550,7 @@ client_replay_last(struct client *c)
 	c->last_seq = last > n ? last - n : 0;
 	if (last == 0)
 		return 0;
-	if (feed_replay_start(c->id, c->last_seq + 1, 0) == -1)
+	if (client_replay_start(c, c->last_seq + 1, 0) == -1)
 		return -1;
 	client_replay_begin(c);
 	return 0;
@@ -509,14 +567,14 @@ client_start_position(struct client *c, const struct http_req *req)
 			client_catch_up(c);
 			return 0;
 		}
-		if (feed_replay_start(c->id, req->last_event_id + 1, 0) == -1)
+		if (client_replay_start(c, req->last_event_id + 1, 0) == -1)
 			return -1;
 		slot_add(&relay.stats->resumes_jetstream, 1);
 		client_replay_begin(c);
 		return 0;
 	}
 	if (req->has_since) {
-		if (feed_replay_start(c->id, 0, req->since_ms) == -1)
+		if (client_replay_start(c, 0, req->since_ms) == -1)
 			return -1;
 		slot_add(&relay.stats->resumes_jetstream, 1);
 		client_replay_begin(c);
@@ -762,6 +820,9 @@ client_tick(int64_t now)
 			continue;
 		if (c->state == CL_READ && now >= c->deadline)
 			client_close_later(c, "request timeout");
+		else if (c->replaying && c->rid == 0 &&
+		         c->queued < client_room())
+			client_replay_resume(c);
 		else if (c->catching_up &&
 		         feed_ring_from(c->walked, NULL, NULL) == -1)
 			client_cut_off(c, "stopped reading while it caught up, "

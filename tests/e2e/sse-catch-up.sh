@@ -8,6 +8,7 @@
 # while a client catches up come in their turn, a filtered client resumes
 # across the events it does not want, and a client that stops reading
 # while it catches up is cut off as slow once the ring moves on past it.
+# A resume older than the ring, from JetStream, is paced too.
 . "${BB_SRCDIR:?run the scenarios through make check}/tests/e2e/lib.sh"
 t_begin "SSE catch-up from the ring at the client's pace"
 export PADDOCK_RELAY_MAX_BUFFER=65536
@@ -87,6 +88,41 @@ kill "$reader" 2>/dev/null
 wait "$reader" 2>/dev/null
 bb_untrack "$reader"
 sse_close f
+
+# A resume older than the ring comes from JetStream, paced the same way
+# (the replay stops when the queue is full and starts again after the
+# last event sent): a relay with a ring of 64, two streams from 0, one
+# reading at full speed, one at about 1.5 MB/s.
+first_relay=$BB_RELAY_PID
+PADDOCK_RELAY_RING=64 PADDOCK_LOG_LEVEL=debug PADDOCK_LOG_FILE=$T_DIR/relay3.log \
+	bb_start_relay "$(bb_jsutil port)" -c "$BB_SRCDIR/conf/paddock.conf"
+relay3=$BB_RELAY_PID
+check "a relay with a ring of 64 is on NATS" wait_metric sse_relay_nats_connected 1
+check "stream g resumes from 0 on it" \
+	sse_open g "$BB_RELAY_URL/v1/order/sse" -H 'Last-Event-ID: 0'
+exec 8<>"/dev/tcp/127.0.0.1/$BB_RELAY_PORT"
+printf 'GET /v1/order/sse HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 0\r\n\r\n' >&8
+(while dd bs=32768 count=1 status=none; do sleep 0.02; done <&8 >"$T_DIR/h.sse") &
+reader=$!
+bb_track "$reader" slow-reader-h
+exec 8<&-
+check "stream g gets every event" sse_wait g "^id: $((n + 5))\$" 60
+check "stream g: 1 to $((n + 5)), each once, in order" in_order g 1 $((n + 5))
+check "the slow reader gets every event" sse_wait h "^id: $((n + 5))\$" 60
+check "the slow reader: 1 to $((n + 5)), each once, in order" in_order h 1 $((n + 5))
+expect "both from JetStream" "$(relay_metric sse_relay_resumes_jetstream_total)" 2
+check "no replay is left running" wait_metric sse_relay_replays 0
+expect "nobody was cut off" "$(relay_metric sse_relay_slow_disconnects_total)" 0
+check "replays paused and started again (the log says so)" \
+	grep -q 'replay paused' "$T_DIR/relay3.log"
+kill "$reader" 2>/dev/null
+wait "$reader" 2>/dev/null
+bb_untrack "$reader"
+sse_close g
+kill -TERM "$relay3"
+wait "$relay3"
+bb_untrack "$relay3"
+BB_RELAY_PID=$first_relay
 
 # A relay with a ring of 256 and a max_buffer of 1 MiB (the first is
 # stopped, to spare memory): a client resumes 16 MiB back (255 events of
