@@ -49,6 +49,7 @@ struct client {
 	    catching_up : 1;
 	uint64_t id;
 	uint64_t rid;      /* replaying: its JetStream replay's id; 0: paused */
+	int64_t paused_at; /* when the replay was paused */
 	uint64_t last_seq; /* highest event sequence sent */
 	uint64_t walked;   /* catching up: ring events handed up to here */
 	int64_t deadline;  /* CL_READ: request timeout */
@@ -97,6 +98,7 @@ client_close_later(struct client *c, const char *why)
 
 static void client_catch_up(struct client *);
 static void client_replay_resume(struct client *);
+static int client_paused(const struct client *);
 static void client_go_live(struct client *);
 static void client_cut_off(struct client *, const char *);
 
@@ -136,8 +138,8 @@ client_flush(struct client *c)
 	if (c->catching_up && !c->closing && !relay.stopping &&
 	    c->queued < client_room())
 		client_catch_up(c);
-	else if (c->replaying && c->rid == 0 && !c->closing &&
-	         !relay.stopping && c->queued < client_room())
+	else if (client_paused(c) && c->qhead == NULL && !c->closing &&
+	         !relay.stopping)
 		client_replay_resume(c);
 	if (c->qhead == NULL && c->state == CL_ANSWERED)
 		client_close_later(c, "answered");
@@ -311,16 +313,27 @@ client_replay_end(struct client *c)
  * A replay goes as fast as JetStream sends, so when c's queue passes half
  * of relay.max_buffer it is stopped (c->rid 0: paused, still replaying,
  * so live events skip c), and started again after the last event sent
- * once the socket has drained (client_flush, or the tick if replays were
- * busy). A long resume from JetStream thus goes at the client's pace too.
+ * once the queue is empty (client_flush, or the tick if max_replays were
+ * busy): the kernel's socket buffer still holds plenty for the client to
+ * read meanwhile, and each restart costs the worker a consumer. A long
+ * resume from JetStream thus goes at the client's pace too; a client that
+ * stops reading while paused is cut off by the tick.
  */
+static int
+client_paused(const struct client *c)
+{
+	return c->replaying && c->rid == 0;
+}
+
 static void
 client_replay_pause(struct client *c)
 {
-	log_debug("client %llu: replay paused after event %llu",
-	    (unsigned long long)c->id, (unsigned long long)c->last_seq);
+	log_debug("client %llu: replay %llu paused after event %llu",
+	    (unsigned long long)c->id, (unsigned long long)c->rid,
+	    (unsigned long long)c->last_seq);
 	feed_replay_stop(c->rid);
 	c->rid = 0;
+	c->paused_at = ids_mono_ms();
 }
 
 static void
@@ -331,7 +344,10 @@ client_replay_resume(struct client *c)
 		client_go_live(c);
 		return;
 	}
-	(void)client_replay_start(c, c->last_seq + 1, 0);
+	if (client_replay_start(c, c->last_seq + 1, 0) == 0)
+		log_debug("client %llu: replay %llu from event %llu",
+		    (unsigned long long)c->id, (unsigned long long)c->rid,
+		    (unsigned long long)c->last_seq + 1);
 }
 
 /*
@@ -806,7 +822,24 @@ client_reap(void)
 	}
 }
 
-/* Every second: request timeouts and heartbeats. */
+/*
+ * A paused replay whose queue is empty: max_replays were busy when it
+ * drained, try again. One whose queue has not drained for four
+ * heartbeats: the client stopped reading.
+ */
+static void
+client_tick_paused(struct client *c, int64_t now)
+{
+	if (c->qhead == NULL) {
+		if (!relay.stopping)
+			client_replay_resume(c);
+	} else if (now - c->paused_at >
+	           4 * (int64_t)relay.conf.relay.heartbeat_s * 1000)
+		client_cut_off(
+		    c, "stopped reading while its replay was paused");
+}
+
+/* Every second: request timeouts, heartbeats, paused and slow clients. */
 void
 client_tick(int64_t now)
 {
@@ -818,16 +851,19 @@ client_tick(int64_t now)
 	for (c = clients; c != NULL; c = c->next) {
 		if (c->closing)
 			continue;
-		if (c->state == CL_READ && now >= c->deadline)
+		if (c->state == CL_READ && now >= c->deadline) {
 			client_close_later(c, "request timeout");
-		else if (c->replaying && c->rid == 0 &&
-		         c->queued < client_room())
-			client_replay_resume(c);
+			continue;
+		}
+		if (c->state != CL_STREAM)
+			continue;
+		if (client_paused(c))
+			client_tick_paused(c, now);
 		else if (c->catching_up &&
 		         feed_ring_from(c->walked, NULL, NULL) == -1)
 			client_cut_off(c, "stopped reading while it caught up, "
 			                  "and the ring moved on past it");
-		else if (c->state == CL_STREAM && now >= c->next_ping) {
+		if (!c->closing && now >= c->next_ping) {
 			c->next_ping =
 			    now + relay.conf.relay.heartbeat_s * 1000;
 			client_send(c, ping_blob);

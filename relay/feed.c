@@ -42,7 +42,7 @@ enum item_kind {
 struct item {
 	struct item *next;
 	enum item_kind kind;
-	uint64_t id; /* client, for replays; ITEM_BACKFILL: the first seq */
+	uint64_t id; /* replays: the replay's; ITEM_BACKFILL: the first seq */
 	uint64_t seq;
 	struct blob *b;
 };
@@ -130,7 +130,7 @@ feed_on_live(void *closure, uint64_t seq, const char *data, size_t len)
 		feed_push(ITEM_LIVE, 0, seq, b);
 }
 
-/* nats.c thread: an event of one client's replay; closure is its id. */
+/* nats.c thread: an event of one replay; closure is the replay's id. */
 static void
 feed_on_replay(void *closure, uint64_t seq, const char *data, size_t len)
 {
@@ -426,8 +426,7 @@ worker_start(struct req *r)
 		    delivered, NULL);
 	return;
 fail:
-	log_warnx(
-	    "replay for client %llu: %s", (unsigned long long)r->id, e.message);
+	log_warnx("replay %llu: %s", (unsigned long long)r->id, e.message);
 	feed_push(ITEM_ERROR, r->id, 0, NULL);
 }
 

@@ -8,7 +8,8 @@
 # while a client catches up come in their turn, a filtered client resumes
 # across the events it does not want, and a client that stops reading
 # while it catches up is cut off as slow once the ring moves on past it.
-# A resume older than the ring, from JetStream, is paced too.
+# A resume older than the ring, from JetStream, is paced too, and a client
+# that stops reading while its replay is paused is cut off.
 . "${BB_SRCDIR:?run the scenarios through make check}/tests/e2e/lib.sh"
 t_begin "SSE catch-up from the ring at the client's pace"
 export PADDOCK_RELAY_MAX_BUFFER=65536
@@ -94,7 +95,8 @@ sse_close f
 # last event sent): a relay with a ring of 64, two streams from 0, one
 # reading at full speed, one at about 1.5 MB/s.
 first_relay=$BB_RELAY_PID
-PADDOCK_RELAY_RING=64 PADDOCK_LOG_LEVEL=debug PADDOCK_LOG_FILE=$T_DIR/relay3.log \
+PADDOCK_RELAY_RING=64 PADDOCK_RELAY_HEARTBEAT_S=1 PADDOCK_LOG_LEVEL=debug \
+	PADDOCK_LOG_FILE=$T_DIR/relay3.log \
 	bb_start_relay "$(bb_jsutil port)" -c "$BB_SRCDIR/conf/paddock.conf"
 relay3=$BB_RELAY_PID
 check "a relay with a ring of 64 is on NATS" wait_metric sse_relay_nats_connected 1
@@ -113,12 +115,23 @@ check "the slow reader: 1 to $((n + 5)), each once, in order" in_order h 1 $((n 
 expect "both from JetStream" "$(relay_metric sse_relay_resumes_jetstream_total)" 2
 check "no replay is left running" wait_metric sse_relay_replays 0
 expect "nobody was cut off" "$(relay_metric sse_relay_slow_disconnects_total)" 0
-check "replays paused and started again (the log says so)" \
-	grep -q 'replay paused' "$T_DIR/relay3.log"
+pauses=$(grep -c 'replay [0-9]* paused after event' "$T_DIR/relay3.log")
+check "replays paused, a bounded number of times ($pauses)" test "$pauses" -ge 1 -a "$pauses" -le 64
+check "and started again after the last event sent" \
+	grep -q 'replay [0-9]* from event [0-9]' "$T_DIR/relay3.log"
 kill "$reader" 2>/dev/null
 wait "$reader" 2>/dev/null
 bb_untrack "$reader"
 sse_close g
+# One that stops reading while its replay is paused is cut off once its
+# queue has not drained for four heartbeats (of 1 s on this relay).
+exec 9<>"/dev/tcp/127.0.0.1/$BB_RELAY_PORT"
+printf 'GET /v1/order/sse HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 0\r\n\r\n' >&9
+check "a client that stops reading mid-replay is cut off as slow" \
+	wait_metric sse_relay_slow_disconnects_total 1
+check "logged so" grep -q 'level=warn .*cut off after event [0-9]*: stopped reading while its replay was paused' \
+	"$T_DIR/relay3.log"
+exec 9<&-
 kill -TERM "$relay3"
 wait "$relay3"
 bb_untrack "$relay3"
