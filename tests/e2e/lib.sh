@@ -114,6 +114,21 @@ SEED_BODY='{"size":"large","username":"tubias","destination":"manoel moreira"}'
 
 # ---- SSE streams -----------------------------------------------------------
 
+# relay_metric NAME: the value of one sample of the relay's /metrics.
+relay_metric() {
+	curl -sS --max-time 5 "$BB_RELAY_URL/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+}
+
+# wait_metric NAME VALUE: until the relay's sample NAME is VALUE (10 s).
+wait_metric() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(relay_metric "$1")" = "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # sse_open NAME URL [curl args]: read a stream into $T_DIR/NAME.sse in the
 # background (its PID in SSE_PID[NAME]); returns once ": connected" came.
 declare -A SSE_PID

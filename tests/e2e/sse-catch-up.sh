@@ -17,17 +17,6 @@ export PADDOCK_RELAY_RING=4096
 export PADDOCK_RELAY_REPLAY_LAST=3000
 t_stack
 
-relay_metric() {
-	curl -sS --max-time 5 "$BB_RELAY_URL/metrics" | awk -v n="$1" '$1 == n { print $2 }'
-}
-wait_metric() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ "$(relay_metric "$1")" = "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
 # in_order NAME FIRST LAST: the stream's ids are FIRST..LAST, each once.
 in_order() {
 	sse_ids "$1" | tr ' ' '\n' |

@@ -19,10 +19,6 @@ raw_req() {
 # has_error: stdin is a JSON object with a non-empty "error".
 has_error() { jq -e '.error | length > 0' >/dev/null 2>&1; }
 
-relay_metric() {
-	curl -sS --max-time 5 "$BB_RELAY_URL/metrics" | awk -v n="$1" '$1 == n { print $2 }'
-}
-
 # until_clients N: until the relay counts N connections besides the asking
 # one (5 s).
 until_clients() {

@@ -12,11 +12,6 @@ t_begin "SSE resume: ring, JetStream, reset, since, replay_last"
 export PADDOCK_RELAY_RING=16
 t_stack
 
-# relay_metric NAME: the value of one sample of the relay's /metrics.
-relay_metric() {
-	curl -sS --max-time 5 "$BB_RELAY_URL/metrics" | awk -v n="$1" '$1 == n { print $2 }'
-}
-
 # sse_events NAME: the stream's events, one per line: "<id>" or
 # "<id>:<event>" when the event has a name.
 sse_events() {
@@ -35,16 +30,6 @@ sse_start() {
 		>"$T_DIR/$name.sse" 2>"$T_DIR/$name.err" &
 	SSE_PID[$name]=$!
 	bb_track $! "curl-$name"
-}
-
-# wait_metric NAME VALUE: until the relay's metric NAME reaches VALUE (10 s).
-wait_metric() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ "$(relay_metric "$1")" = "$2" ] && return 0
-		sleep 0.05
-	done
-	return 1
 }
 
 # Stream z asks for everything since 2020 while the stream is still empty:

@@ -13,10 +13,6 @@ export PADDOCK_RELAY_MAX_BUFFER=8388608
 export PADDOCK_RELAY_RING=256
 t_stack
 
-relay_metric() {
-	curl -sS --max-time 5 "$BB_RELAY_URL/metrics" | awk -v n="$1" '$1 == n { print $2 }'
-}
-
 # kB of the relay's memory: VmHWM (peak) or VmRSS (now).
 relay_mem() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$BB_RELAY_PID/status"; }
 

@@ -23,25 +23,6 @@
 static char dir[64];
 
 static void
-dir_make(void)
-{
-	/* tmpfs, as metrics.c would have it, where there is one. */
-	strcpy(dir, access("/dev/shm", W_OK) == 0
-	                ? "/dev/shm/check_metrics.XXXXXX"
-	                : "/tmp/check_metrics.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void
-dir_remove(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void
 open_ok(const char *d)
 {
 	char *cause = NULL;
@@ -149,7 +130,7 @@ START_TEST(test_directory_adds_up_every_slot)
 	char path[256];
 	int live, peek;
 
-	dir_make();
+	unit_dir_make(dir, sizeof dir, "check_metrics");
 	open_ok(dir);
 	metrics_request(200, 1, 100);
 	metrics_request(200, 1, 100);
@@ -199,7 +180,7 @@ START_TEST(test_directory_adds_up_every_slot)
 	ck_assert_uint_eq(s.processes, 1); /* its lock went with it */
 	ck_assert_uint_eq(s.m.requests[C(200)], 12);
 	metrics_close();
-	dir_remove();
+	unit_dir_remove(dir);
 }
 END_TEST
 
@@ -207,7 +188,7 @@ START_TEST(test_reopen_goes_on_counting)
 {
 	struct metrics_sum s;
 
-	dir_make();
+	unit_dir_make(dir, sizeof dir, "check_metrics");
 	open_ok(dir);
 	metrics_request(200, 1, 10);
 	metrics_request(200, 1, 10);
@@ -225,7 +206,7 @@ START_TEST(test_reopen_goes_on_counting)
 	ck_assert_int_eq(metrics_sum(dir, &s), 0);
 	ck_assert_uint_eq(s.m.orders[C(200)], 4);
 	metrics_close();
-	dir_remove();
+	unit_dir_remove(dir);
 }
 END_TEST
 
@@ -235,7 +216,7 @@ START_TEST(test_a_held_slot_is_left_alone)
 	char path[256];
 	int held;
 
-	dir_make();
+	unit_dir_make(dir, sizeof dir, "check_metrics");
 	/* Slot 0 held by a live process: a start takes slot 1. */
 	held = file_put(
 	    "paddock-fcgi.0.metrics", METRICS_MAGIC, sizeof(struct metrics), 1);
@@ -249,7 +230,7 @@ START_TEST(test_a_held_slot_is_left_alone)
 	ck_assert_uint_eq(s.m.orders[C(200)], 5);
 	metrics_close();
 	close(held);
-	dir_remove();
+	unit_dir_remove(dir);
 }
 END_TEST
 
@@ -264,7 +245,7 @@ START_TEST(test_a_foreign_slot_starts_afresh)
 	size_t i;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		dir_make();
+		unit_dir_make(dir, sizeof dir, "check_metrics");
 		file_put(
 		    "paddock-fcgi.0.metrics", cases[i].magic, cases[i].size, 0);
 		open_ok(dir);
@@ -275,7 +256,7 @@ START_TEST(test_a_foreign_slot_starts_afresh)
 		ck_assert_int_eq(metrics_sum(dir, &s), 0);
 		ck_assert_uint_eq(s.m.requests[C(200)], 1);
 		metrics_close();
-		dir_remove();
+		unit_dir_remove(dir);
 	}
 }
 END_TEST

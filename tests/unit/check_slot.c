@@ -31,23 +31,6 @@ struct counts {
 static char dir[64];
 
 static void
-dir_make(void)
-{
-	strcpy(dir, access("/dev/shm", W_OK) == 0 ? "/dev/shm/check_slot.XXXXXX"
-	                                          : "/tmp/check_slot.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void
-dir_remove(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void
 open_ok(struct slot *s, const char *d)
 {
 	char *cause = NULL;
@@ -118,7 +101,7 @@ START_TEST(test_memory_is_itself_alone)
 	struct counts *c;
 	struct seen seen;
 
-	dir_make();
+	unit_dir_make(dir, sizeof dir, "check_slot");
 	file_put(PREFIX "0.metrics", MAGIC, 5, 0); /* not read */
 	open_ok(&s, NULL);
 	ck_assert_int_eq(s.fd, -1);
@@ -130,7 +113,7 @@ START_TEST(test_memory_is_itself_alone)
 	ck_assert_int_eq(seen.live, 1);
 	ck_assert_uint_eq(seen.n, 3);
 	slot_close(&s);
-	dir_remove();
+	unit_dir_remove(dir);
 }
 END_TEST
 
@@ -142,7 +125,7 @@ START_TEST(test_a_dead_slot_after_a_held_one_is_taken)
 	struct seen seen;
 	int held;
 
-	dir_make();
+	unit_dir_make(dir, sizeof dir, "check_slot");
 	held = file_put(PREFIX "0.metrics", MAGIC, 5, 1);
 	file_put(PREFIX "1.metrics", MAGIC, 7, 0);
 	open_ok(&s, dir);
@@ -159,7 +142,7 @@ START_TEST(test_a_dead_slot_after_a_held_one_is_taken)
 	ck_assert_int_eq(seen.live, 1); /* the holder only */
 	ck_assert_uint_eq(seen.n, 13);  /* our counts stay */
 	close(held);
-	dir_remove();
+	unit_dir_remove(dir);
 }
 END_TEST
 
@@ -168,7 +151,7 @@ START_TEST(test_each_process_takes_its_own)
 	struct slot a, b;
 	struct seen seen;
 
-	dir_make();
+	unit_dir_make(dir, sizeof dir, "check_slot");
 	open_ok(&a, dir);
 	open_ok(&b, dir);
 	slot_add(&((struct counts *)a.mem)->n, 2);
@@ -179,7 +162,7 @@ START_TEST(test_each_process_takes_its_own)
 	ck_assert_uint_eq(seen.n, 5);
 	slot_close(&b);
 	slot_close(&a);
-	dir_remove();
+	unit_dir_remove(dir);
 }
 END_TEST
 
@@ -189,7 +172,7 @@ START_TEST(test_another_layout_starts_afresh_and_is_skipped)
 	struct seen seen;
 	char path[128];
 
-	dir_make();
+	unit_dir_make(dir, sizeof dir, "check_slot");
 	file_put(PREFIX "0.metrics", MAGIC + 1, 9, 0);
 	open_ok(&s, dir); /* takes slot 0, zeroed */
 	ck_assert_uint_eq(slot_get(&((struct counts *)s.mem)->n), 0);
@@ -201,7 +184,7 @@ START_TEST(test_another_layout_starts_afresh_and_is_skipped)
 	ck_assert_int_eq(seen.slots, 1);
 	ck_assert_uint_eq(seen.n, 0);
 	slot_close(&s);
-	dir_remove();
+	unit_dir_remove(dir);
 }
 END_TEST
 
@@ -210,7 +193,7 @@ START_TEST(test_unusable_directory_says_why)
 	struct slot s;
 	char *cause = NULL, path[128];
 
-	dir_make();
+	unit_dir_make(dir, sizeof dir, "check_slot");
 	file_put("file", MAGIC, 0, 0);
 	snprintf(path, sizeof path, "%s/file/metrics", dir);
 	ck_assert_int_eq(
@@ -220,7 +203,7 @@ START_TEST(test_unusable_directory_says_why)
 	ck_assert_ptr_nonnull(strstr(cause, "Not a directory"));
 	ck_assert_ptr_null(s.mem);
 	free(cause);
-	dir_remove();
+	unit_dir_remove(dir);
 }
 END_TEST
 

@@ -7,6 +7,9 @@
 #define UNIT_H
 
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 static inline int
 unit_run(Suite *s)
@@ -18,6 +21,27 @@ unit_run(Suite *s)
 	failures = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failures ? 1 : 0;
+}
+
+/*
+ * A fresh directory named after the suite, on tmpfs where there is one
+ * (as metrics slots would have it); unit_dir_remove() removes it.
+ */
+static inline void
+unit_dir_make(char *dir, size_t len, const char *name)
+{
+	snprintf(dir, len, "%s/%s.XXXXXX",
+	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", name);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static inline void
+unit_dir_remove(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
 }
 
 #endif /* UNIT_H */
