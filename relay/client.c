@@ -7,11 +7,11 @@
  * Writes go straight to the socket; only what the kernel does not take is
  * queued, as references to shared frames. A client whose queue passes
  * relay.max_buffer is disconnected (it resumes with Last-Event-ID), so no
- * client ever delays another and memory stays bounded. A resume from the
- * ring is paced by the client instead (client_catch_up), so that a long
- * one is not taken for a slow client. Clients are closed
- * at a safe point, after the current batch of events (client_reap), never
- * inside a fan-out. Loop thread only.
+ * client ever delays another and memory stays bounded. A resume, from
+ * the ring or from JetStream, is paced by the client instead
+ * (client_catch_up, client_replay_pause), so that a long one is not taken
+ * for a slow client. Clients are closed at a safe point, after the current
+ * batch of events (client_reap), never inside a fan-out. Loop thread only.
  */
 #include "config.h"
 
@@ -50,8 +50,8 @@ struct client {
 	uint64_t id;
 	uint64_t rid;      /* replaying: its JetStream replay's id; 0: paused */
 	int64_t paused_at; /* when the replay was paused */
-	uint64_t last_seq; /* highest event sequence sent */
-	uint64_t walked;   /* catching up: ring events handed up to here */
+	uint64_t last_seq; /* events up to here are handled: sent, or not
+	                      wanted by the client's filter */
 	int64_t deadline;  /* CL_READ: request timeout */
 	int64_t next_ping;
 	char *rbuf; /* a partial request head */
@@ -246,8 +246,9 @@ client_deliver(struct client *c, struct blob *b)
 static int
 client_walk(struct client *c, struct blob *b)
 {
-	c->walked = b->seq;
 	client_event(c, b);
+	if (c->last_seq < b->seq) /* filtered out: handled all the same */
+		c->last_seq = b->seq;
 	return c->closing || c->queued >= client_room();
 }
 
@@ -377,10 +378,7 @@ client_cut_off(struct client *c, const char *why)
 static void
 client_catch_up(struct client *c)
 {
-	uint64_t from = c->walked > c->last_seq ? c->walked : c->last_seq;
-
-	c->walked = from;
-	switch (feed_ring_from(from, client_walk, c)) {
+	switch (feed_ring_from(c->last_seq, client_walk, c)) {
 	case 0:
 		c->catching_up = 0;
 		return;
@@ -860,7 +858,7 @@ client_tick(int64_t now)
 		if (client_paused(c))
 			client_tick_paused(c, now);
 		else if (c->catching_up &&
-		         feed_ring_from(c->walked, NULL, NULL) == -1)
+		         feed_ring_from(c->last_seq, NULL, NULL) == -1)
 			client_cut_off(c, "stopped reading while it caught up, "
 			                  "and the ring moved on past it");
 		if (!c->closing && now >= c->next_ping) {
