@@ -36,6 +36,10 @@ api_order_publish(struct request *req, struct order *o, struct bb_err *e)
 	enum bb_status s;
 	int len;
 
+	if (loop_publish_closed(req->app->loop)) {
+		bb_err_set(e, "order service stopping; nothing was stored");
+		return BB_EUNAVAIL;
+	}
 	if (loop_acks_full(req->app->loop)) {
 		bb_err_set(e,
 		    "order service busy: nats.max_pending orders "

@@ -60,6 +60,7 @@ conn_new(struct app *app, int fd)
 	c->keep = 0;
 	c->closing = 0;
 	c->peer_eof = 0;
+	c->fresh = 1;
 	c->in_off = 0;
 	c->in.len = c->params.len = c->body.len = c->out.len = 0;
 	c->resp.len = 0;
@@ -527,6 +528,7 @@ conn_input(struct conn *c)
 			break;
 		}
 		c->in.len += (size_t)n;
+		c->fresh = 0;
 		/*
 		 * A short read: all there was. A web server that pipelines
 		 * faster than we answer waits in its socket, not in our

@@ -14,7 +14,8 @@
  * request or writing an answer, LOOP_IO_TIMEOUT_S) or ack (an order
  * published, nats.ack_timeout_ms).
  *
- * SIGTERM or SIGINT: stop accepting, answer every request in hand, exit.
+ * SIGTERM or SIGINT: stop accepting, answer every request in hand, exit
+ * (loop_drain()).
  */
 #include "config.h"
 
@@ -58,7 +59,8 @@ struct loop {
 	int64_t nats_seen_ms;
 
 	int stopping;
-	int64_t stop_by_ms;
+	int64_t stop_by_ms; /* requests not read in full by then are dropped */
+	int64_t exit_by_ms; /* and whatever is left then */
 };
 
 /* epoll_event.data.ptr of what is not a connection */
@@ -403,8 +405,10 @@ loop_timeout(struct loop *l, int64_t now)
 	if (!l->listening && !l->stopping && !loop_full(l) &&
 	    l->accept_resume_ms < next)
 		next = l->accept_resume_ms;
-	if (l->stopping && l->stop_by_ms < next)
+	if (l->stopping && now < l->stop_by_ms && l->stop_by_ms < next)
 		next = l->stop_by_ms;
+	if (l->stopping && l->exit_by_ms < next)
+		next = l->exit_by_ms;
 	return next > now ? (int)(next - now) : 0;
 }
 
@@ -413,6 +417,16 @@ int
 loop_stopping(const struct loop *l)
 {
 	return l->stopping;
+}
+
+/*
+ * 1 once stop_by has passed, stopping: an order published now might get
+ * its acknowledgement after exit_by, when nobody would answer it.
+ */
+int
+loop_publish_closed(const struct loop *l)
+{
+	return l->stopping && ids_mono_ms() >= l->stop_by_ms;
 }
 
 /* Wake the loop from another thread (ready.c, when it has finished). */
@@ -425,22 +439,50 @@ loop_wake(struct loop *l)
 		(void)0; /* the counter is already non-zero: awake anyway */
 }
 
-/* Close the connections that have nothing in hand, once stopping. */
-static void
-loop_close_idle(struct loop *l)
+/*
+ * Stopping, after each pass (events for a connection may still be in the
+ * batch of the signal): close the connections with nothing in hand, but
+ * not one nothing has been read from yet: its web server connected to
+ * send a request. At stop_by, drop the requests still coming in; from
+ * then on nothing is published (loop_publish_closed()), and an order
+ * published before gets its answer by its own deadline, a 504 at worst:
+ * every order published is answered before exit_by. 1 when no connection
+ * is left and the readiness thread has stopped, or exit_by has come.
+ */
+static int
+loop_drain(struct loop *l, int64_t now)
 {
 	struct conn *c, *next;
+	int late = now >= l->stop_by_ms, dropped = 0;
 
 	TAILQ_FOREACH_SAFE(c, &l->io, entry, next)
 	{
-		if (conn_idle(c))
+		if (conn_idle(c) && !c->fresh)
 			loop_close(l, c);
+		else if (late && !conn_output_pending(c)) {
+			dropped++;
+			loop_close(l, c);
+		}
 	}
+	if (dropped > 0)
+		log_warnx("stopping: %d connection(s) closed with no "
+		          "request received in full",
+		    dropped);
+	if (l->nconns == 0 && ready_stopped(l->app->ready))
+		return 1;
+	if (now < l->exit_by_ms)
+		return 0;
+	if (l->nconns > 0)
+		log_warnx("stopping: %d connection(s) closed unanswered or "
+		          "with their answer unwritten",
+		    l->nconns);
+	return 1;
 }
 
 /*
- * SIGTERM or SIGINT: stop accepting. Connections close once idle, after
- * this pass (events for them may still be in its batch).
+ * SIGTERM or SIGINT: stop accepting. Requests in hand have until stop_by
+ * to come in full (an order then waits up to nats.ack_timeout_ms for its
+ * acknowledgement), and answers a second more to be written.
  */
 static void
 loop_stop(struct loop *l, int sig)
@@ -450,6 +492,7 @@ loop_stop(struct loop *l, int sig)
 	log_info("signal %d: finishing requests in flight", sig);
 	l->stopping = 1;
 	l->stop_by_ms = ids_mono_ms() + l->app->conf.nats.ack_timeout_ms + 2000;
+	l->exit_by_ms = l->stop_by_ms + l->app->conf.nats.ack_timeout_ms + 1000;
 	if (l->listening)
 		epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->listen_fd, NULL);
 	l->listening = 0;
@@ -527,11 +570,7 @@ loop_run(struct loop *l)
 		loop_expire(l, now);
 		loop_metrics(l, now);
 		log_flush();
-		if (l->stopping)
-			loop_close_idle(l);
-		if (l->stopping &&
-		    ((l->nconns == 0 && ready_stopped(l->app->ready)) ||
-		        now >= l->stop_by_ms))
+		if (l->stopping && loop_drain(l, now))
 			break;
 	}
 	while ((c = TAILQ_FIRST(&l->io)) != NULL)

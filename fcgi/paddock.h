@@ -98,6 +98,7 @@ struct conn {
 	int keep;     /* FCGI_KEEP_CONN: the web server reuses the connection */
 	int closing;  /* close once the output is written */
 	int peer_eof; /* the web server closed its side */
+	int fresh;    /* accepted, nothing read yet: a request is on its way */
 
 	struct buf in; /* records read; those before in_off are done */
 	size_t in_off;
@@ -137,6 +138,7 @@ uint64_t loop_await_ack(struct loop *, struct conn *);
 int loop_acks_full(const struct loop *);
 void loop_watch(struct loop *, struct conn *, uint32_t);
 int loop_stopping(const struct loop *);
+int loop_publish_closed(const struct loop *);
 void loop_wake(struct loop *);
 
 /* ready.c: the stream check, on its own thread */

@@ -61,6 +61,9 @@
 /* After SIGTERM: long enough for the responder to close what is idle. */
 #define PROBE_STOP_PAUSE_US 100000
 #define PROBE_STOP_CONNS    3
+/* stop-late: the script's nats.ack_timeout_ms, and when the order ends */
+#define PROBE_LATE_ACK_MS 800
+#define PROBE_LATE_MS     (PROBE_LATE_ACK_MS + 1600)
 /* The first read of a fresh connection: CONN_READ_MIN in fcgi/conn.c. */
 #define PROBE_FIRST_READ 16384
 
@@ -1610,6 +1613,78 @@ sc_stop_inflight(const char *arg)
 }
 
 /*
+ * Two connections accepted with nothing on them yet when SIGTERM (arg:
+ * the PID) comes, as when the web server has connected and is about to
+ * write. The first one's request, sent PROBE_STOP_PAUSE_US after the
+ * signal, is answered, then the connection closes; the second stays
+ * silent until the responder gives up on it (the script times that). A
+ * third connection, served and closed first, makes sure that the
+ * responder has accepted the two: it takes its listen queue in order.
+ */
+static int
+sc_stop_fresh(const char *arg)
+{
+	struct req live = req_get(1, 0, "/health/live");
+	int fd = -1, silent = -1, other = -1, rc = 0;
+
+	if (arg_pid(arg, 0) == -1)
+		return -1;
+	if ((fd = dial()) == -1 || (silent = dial()) == -1 ||
+	    (other = dial()) == -1)
+		rc = -1;
+	IFOK(rc, exchange(other, &live));
+	IFOK(rc, stop_pid(arg));
+	if (rc == 0)
+		nap_us(PROBE_STOP_PAUSE_US);
+	IFOK(rc, stop_send(fd, 1, &live));
+	IFOK(rc, stop_read(fd, 1, &live));
+	IFOK(rc, stop_read(silent, 2, &live));
+	if (fd != -1)
+		close(fd);
+	if (silent != -1)
+		close(silent);
+	if (other != -1)
+		close(other);
+	return rc;
+}
+
+/*
+ * An order whose last record (the empty FCGI_STDIN) comes
+ * PROBE_LATE_MS after SIGTERM (arg: the PID), while NATS acknowledges
+ * nothing (the script freezes it, and sets nats.ack_timeout_ms to
+ * PROBE_LATE_ACK_MS). The responder drops requests not read in full
+ * ack_timeout_ms + 2 s after the signal; this one was, 400 ms before, so
+ * it is published, and gets its 504 at its own deadline, after that
+ * moment: "after MS" is since the signal. The whole freeze stays under
+ * the 4 s after which nats.c would call the frozen server stale (pings
+ * every 2 s, 2 outstanding: src/bus.c) and fail the order earlier.
+ */
+static int
+sc_stop_late(const char *arg)
+{
+	struct req order = req_order(1, 0, PROBE_ORDER, strlen(PROBE_ORDER));
+	struct obuf b = {0};
+	int64_t start;
+	int fd, rc = 0;
+
+	if (arg_pid(arg, 0) == -1 || (fd = dial()) == -1)
+		return -1;
+	req_build(&b, &order);
+	IFOK(rc, send_all(fd, b.p, b.len - FCGI_HEADER_LEN));
+	start = mono_ms();
+	IFOK(rc, stop_pid(arg));
+	if (rc == 0)
+		nap_us(PROBE_LATE_MS * 1000L);
+	IFOK(rc, send_all(fd, b.p + b.len - FCGI_HEADER_LEN, FCGI_HEADER_LEN));
+	IFOK(rc, stop_read(fd, 1, &order));
+	if (rc == 0)
+		printf("after %lld\n", (long long)(mono_ms() - start));
+	ob_free(&b);
+	close(fd);
+	return rc;
+}
+
+/*
  * Two orders in one write with FCGI_KEEP_CONN, for when NATS acknowledges
  * nothing (the script freezes it). The second is read only once the first
  * is answered, so each waits its own nats.ack_timeout_ms: the answers
@@ -1658,6 +1733,8 @@ static const struct scenario scenarios[] = {
     {"stop-batch", sc_stop_batch, "stop-keep, all in one epoll batch"},
     {"stop-inflight", sc_stop_inflight, "an order, SIGTERM to PID at once"},
     {"pipeline-timeout", sc_pipeline_timeout, "two orders, NATS frozen"},
+    {"stop-fresh", sc_stop_fresh, "two accepted, SIGTERM to PID, a GET on one"},
+    {"stop-late", sc_stop_late, "SIGTERM to PID mid-order, NATS frozen"},
 };
 
 static int

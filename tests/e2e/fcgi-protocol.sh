@@ -7,8 +7,10 @@
 # bodies over the limit, and 500 connections at once. Then, each on a
 # responder of its own (they stop it or starve it): SIGTERM with kept
 # connections idle (the next requests after it, or in the same batch),
-# SIGTERM with an order in hand, fcgi.max_conns reached, and two pipelined
-# orders while NATS acknowledges nothing.
+# SIGTERM with an order in hand or a connection accepted with its request
+# still to come, fcgi.max_conns reached, two pipelined orders while NATS
+# acknowledges nothing, and an order read in full late in the stop while
+# NATS acknowledges nothing.
 . "${BB_SRCDIR:?run the scenarios through make check}/tests/e2e/lib.sh"
 t_begin "FastCGI protocol handling of paddock-fcgi"
 bb_start_nats "$(bb_jsutil port)"
@@ -236,6 +238,25 @@ else
 	not_ok "stop-inflight: the responder did not get ready"
 fi
 
+# Connections accepted, their requests not yet written, at SIGTERM: the
+# web server is about to write them, so the one that comes is answered,
+# not closed unread. The other, silent, is closed when the stop gives up
+# on requests not in full, nats.ack_timeout_ms + 2 s after the signal.
+fresh_ack_ms=500
+if start_fcgi stop-fresh PADDOCK_NATS_ACK_TIMEOUT_MS=$fresh_ack_ms && ready_on "$FCGI_SOCK"; then
+	probe_on "$FCGI_SOCK" stop-fresh "$FCGI_PID"
+	exit_within "$FCGI_PID" 8000
+	expect "stop-fresh: the request written after SIGTERM is answered, then closed; the silent one closed" \
+		"$(seen)" "status 200|end 0 0|conn 1 status 200 closed|conn 2 closed"
+	check "stop-fresh: the responder exits when it gives up on the silent one (took $EXIT_MS ms)" \
+		in_range "$EXIT_MS" $((fresh_ack_ms + 2000)) $((fresh_ack_ms + 4000))
+	expect "stop-fresh: and exits 0" "$EXIT_RC" 0
+	check "stop-fresh: the log says it closed one connection with no request" \
+		grep -q 'stopping: 1 connection(s) closed with no request received in full' "$T_DIR/stop-fresh.log"
+else
+	not_ok "stop-fresh: the responder did not get ready"
+fi
+
 # fcgi.max_conns 3: three connections held, and a fourth waits in the
 # listen backlog until one of them closes; FCGI_GET_VALUES says 3.
 if start_fcgi max-conns PADDOCK_FCGI_MAX_CONNS=3 && ready_on "$FCGI_SOCK"; then
@@ -293,4 +314,36 @@ if start_fcgi pipeline-timeout PADDOCK_NATS_ACK_TIMEOUT_MS=$ack_ms && ready_on "
 	expect "pipeline-timeout: the responder exits 0 on SIGTERM" "$EXIT_RC" 0
 else
 	not_ok "pipeline-timeout: the responder did not get ready"
+fi
+
+# An order read in full just before the stop's deadline (400 ms before
+# it, nats.ack_timeout_ms + 2 s after SIGTERM), with NATS frozen: it was
+# published, so it waits for its own deadline and gets its 504, after the
+# stop's. Without that wait, the web server would see the connection close
+# unanswered. NATS is thawed as soon as the answer is in: frozen 4 s, it
+# would be found stale and the order failed earlier.
+late_ack_ms=800 # PROBE_LATE_ACK_MS in tests/fcgi-probe.c
+if start_fcgi stop-late PADDOCK_NATS_ACK_TIMEOUT_MS=$late_ack_ms && ready_on "$FCGI_SOCK"; then
+	trap thaw_and_end EXIT
+	kill -STOP "$BB_NATS_PID"
+	for ((i = 0; i < 100; i++)); do
+		[[ "$(ps -o stat= -p "$BB_NATS_PID")" == T* ]] && break
+		sleep 0.01
+	done
+	probe_on "$FCGI_SOCK" stop-late "$FCGI_PID"
+	kill -CONT "$BB_NATS_PID"
+	trap t_end EXIT
+	exit_within "$FCGI_PID" 10000
+	expect "stop-late: the order ended 2.4 s after SIGTERM gets its 504, then the close" \
+		"$(seen)" "conn 1 status 504 closed"
+	after=$(sed -n 's/^after //p' <<<"$OUT")
+	check "stop-late: the 504 came after the stop's deadline, at the order's own (${after:-?} ms after SIGTERM)" \
+		in_range "${after:-0}" $((late_ack_ms * 2 + 1500)) $((late_ack_ms * 2 + 3000))
+	check "stop-late: the responder exits once it is answered (took $EXIT_MS ms, answered at ${after:-?})" \
+		test "$EXIT_MS" -le $((${after:-0} + 1000))
+	expect "stop-late: and exits 0" "$EXIT_RC" 0
+	check "stop-late: the log names no connection closed unanswered" \
+		bash -c "! grep -q 'closed unanswered' '$T_DIR/stop-late.log'"
+else
+	not_ok "stop-late: the responder did not get ready"
 fi
