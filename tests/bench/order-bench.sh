@@ -11,6 +11,8 @@
 # measurement. It prints each round and one block of figures pooled over
 # the rounds (rates over all their requests and seconds, percentiles over
 # all their latencies), with PASS/FAIL against the targets of issue 5.
+# Latencies are wrk's, which it corrects for coordinated omission, and
+# the responses' own besides (see uncorrect); the target is on wrk's.
 #
 #   tests/bench/order-bench.sh [-d SECONDS] [-r ROUNDS] [-c CONNECTIONS]
 #       [-w WRK_THREADS] [-p PROCS] [-s SAMPLE_S] [-P PERF_FILE]
@@ -34,7 +36,8 @@
 # ORDER_BENCH_KEEP=1 (keep the run directory), and any PADDOCK_<SECTION>_<KEY>
 # setting, which reaches the responders; GOMAXPROCS and GOGC reach
 # nats-server (default: every CPU, as Go does, and 400; see bb_start_nats
-# in boxbox); BB_SCHED and BB_SCHED_{POOL,HTTPD,NATS}=batch start them
+# in boxbox), BB_NATS_THP=on leaves it transparent huge pages (off by
+# default, tests/thp-off); BB_SCHED and BB_SCHED_{POOL,HTTPD,NATS}=batch start them
 # under SCHED_BATCH (bb_sched in boxbox). BB_BUILDDIR is the build tree
 # (default build/default in the sources).
 #
@@ -195,7 +198,7 @@ stream_count() { bb_jsutil -s "$BB_NATS_URL" count ORDERS 2>/dev/null || echo -1
 # ---- the stack ----------------------------------------------------------------
 
 start_stack() {
-	make -s -C "$BB_BUILDDIR" tests/jsutil fcgi/paddock-fcgi >&2 ||
+	make -s -C "$BB_BUILDDIR" tests/jsutil tests/thp-off fcgi/paddock-fcgi >&2 ||
 		die "could not build paddock-fcgi and jsutil in $BB_BUILDDIR"
 	# nats-server's Go runtime logs each garbage collection (gctrace, one
 	# line per cycle, to nats.log), so that the report can say which fell
@@ -256,6 +259,41 @@ latency() {
 			print v[NR] + 0
 		}'
 }
+
+# thp_of PID: "on" or "off", as /proc/PID/status says (BB_NATS_THP).
+thp_of() { awk '/^THP_enabled:/ { t = $2 ? "on" : "off" } END { print t ? t : "?" }' "/proc/$1/status" 2>/dev/null; }
+
+# uncorrect FILE.out: FILE.raw, the latencies of FILE.hist as wrk measured
+# them. Before it reports, wrk 4 "corrects for coordinated omission"
+# (stats_correct() in its stats.c): it takes E, the run time over the
+# requests per connection, and for each latency L of 2E or more it adds
+# samples L-E, L-2E, ... while above E, as if the requests a stall kept
+# from being sent had waited too. One 400 ms stall of 64 connections so
+# adds some 8,000 samples: wrk's percentiles describe the stalls, this
+# file each response's own time. It undoes the correction from the top
+# down, the samples at L being the measured ones plus those added from
+# L+E, L+2E, ...; the count comes back to wrk's requests.
+uncorrect() {
+	local e
+	e=$(awk -v c="$CONNS" '/^wrk-result / {
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); a[kv[1]] = kv[2] }
+		per = int(a["requests"] / c); printf "%d", (per > 0) ? int(a["duration_us"] / per) : 0 }' "$1")
+	awk -v e="${e:-0}" '
+		{ v[$1] = $2; if ($1 > max) max = $1 }
+		END {
+			for (m = max; m > e && e > 0; m--) {
+				s[m] = (m + e <= max) ? raw[m + e] + s[m + e] : 0
+				raw[m] = v[m] - s[m]
+			}
+			for (m = 1; m <= max; m++) {
+				n = (e > 0 && m > e) ? raw[m] : v[m]
+				if (n > 0) print m, n
+			}
+		}' "${1%.out}.hist" >"${1%.out}.raw"
+}
+
+# over MS FILE.raw...: how many latencies exceed MS milliseconds.
+over() { cat "${@:2}" | awk -v us="$(($1 * 1000))" '$1 > us { n += $2 } END { print n + 0 }'; }
 
 # sample_rss: while wrk runs, the responders' RSS every SAMPLE_S seconds
 # into $DIR/rss.samples as "SECONDS KIB KIB ...".
@@ -366,19 +404,20 @@ gc_in() {
 
 # One line per round, so that a round the machine slowed down shows.
 report_rounds() {
-	local k o c gc
+	local k o c gc own
 	for ((k = 1; k <= ROUNDS; k++)); do
 		o=$DIR/orders.$k.out c=$DIR/ceiling.$k.out
 		read -r -a gc <<<"$(sed -n "${k}p" "$DIR/windows" | gc_in)"
-		printf '  round %d:            ceiling %s requests/s, orders %s/s (%s), p99 %s ms, max %s ms; nats-server GC %s, longest %s ms\n' \
+		read -r -a own <<<"$(latency "${o%.out}.raw")"
+		printf '  round %d:            ceiling %s requests/s, orders %s/s (%s), p99 %s ms (own %s), max %s ms; nats-server GC %s, longest %s ms\n' \
 			"$k" "$(rate "$c")" "$(rate "$o")" \
 			"$(awk -v a="$(rate "$o")" -v b="$(rate "$c")" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')" \
-			"$(ms "$(field "$o" p99_us)")" "$(ms "$(field "$o" max_us)")" "${gc[0]}" "${gc[1]}"
+			"$(ms "$(field "$o" p99_us)")" "$(ms "${own[2]}")" "$(ms "$(field "$o" max_us)")" "${gc[0]}" "${gc[1]}"
 	done
 }
 
 report() {
-	local -a o c lat clat gc
+	local -a o c lat clat own gc
 	local reqs non2xx errs ok rate ceil ratio p50 p99 max stored diff hz creqs
 	local pool nats httpd cs hwm_max=0 k growth=
 	for ((k = 1; k <= ROUNDS; k++)); do
@@ -394,6 +433,8 @@ report() {
 	creqs=$(sum requests "${c[@]}")
 	ratio=$(awk -v a="$rate" -v b="$ceil" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')
 	read -r -a lat <<<"$(latency "${o[@]/%.out/.hist}")"
+	for k in "${o[@]}"; do uncorrect "$k"; done
+	read -r -a own <<<"$(latency "${o[@]/%.out/.raw}")"
 	read -r -a clat <<<"$(latency "${c[@]/%.out/.hist}")"
 	p50=$(ms "${lat[0]}")
 	p99=$(ms "${lat[2]}")
@@ -421,7 +462,8 @@ report() {
 		  ceiling:            $ceil requests/s GET /health/live (p50 $(ms "${clat[0]}") ms, p99 $(ms "${clat[2]}") ms, non-2xx $(sum non2xx "${c[@]}"))
 		  ceiling CPU:        responders $(us_per "$pool" "$creqs") us, lighttpd $(us_per "$httpd" "$creqs") us per request; responder context switches $(per "$cs" "$creqs") per request
 		  orders:             $rate orders/s over $(awk -v us="$(sum duration_us "${o[@]}")" 'BEGIN { printf "%.1f", us / 1e6 }') s ($reqs requests, $ok 2xx)
-		  latency:            p50 $p50 ms, p90 $(ms "${lat[1]}") ms, p99 $p99 ms, max $max ms
+		  latency:            p50 $p50 ms, p90 $(ms "${lat[1]}") ms, p99 $p99 ms, max $max ms (wrk's, corrected for coordinated omission)
+		  responses' own:     p50 $(ms "${own[0]}") ms, p90 $(ms "${own[1]}") ms, p99 $(ms "${own[2]}") ms; over $TARGET_P99_MS ms: $(over "$TARGET_P99_MS" "${o[@]/%.out/.raw}") of $(cat "${o[@]/%.out/.raw}" | awk '{ n += $2 } END { print n + 0 }') (wrk's latencies without its correction: uncorrect)
 		  errors:             non-2xx $non2xx, socket errors $errs
 		  ratio:              $ratio of the ceiling (orders/s / GET /health/live requests/s)
 		  stream ORDERS:      $COUNT_BEFORE -> $COUNT_AFTER messages, +$stored; 2xx $ok; difference $diff (requests wrk left in flight at each stop: 0..$((CONNS * ROUNDS)))
@@ -431,7 +473,7 @@ report() {
 		  CPU per order:      responders $(us_per "$pool" "$ok") us, nats-server $(us_per "$nats" "$ok") us, lighttpd $(us_per "$httpd" "$ok") us (/proc/PID/stat utime+stime, tick $((1000 / hz)) ms)
 		  context switches:   $(per "$cs" "$ok") per order, all responder threads (/proc/PID/task/*/status)
 		  responder peak RSS: ${HWM[*]} KiB (VmHWM per process)
-		  nats-server RSS:    peak $NATS_HWM KiB (VmHWM; GOMAXPROCS=$BB_NATS_GOMAXPROCS GOGC=$BB_NATS_GOGC)
+		  nats-server RSS:    peak $NATS_HWM KiB (VmHWM; GOMAXPROCS=$BB_NATS_GOMAXPROCS GOGC=$BB_NATS_GOGC; transparent huge pages $(thp_of "$BB_NATS_PID"))
 		  nats-server GC:     ${gc[0]} collections began in the order runs, longest ${gc[1]} ms, ${gc[2]} ms in all (wall clock, gctrace); live heap after the last: ${gc[3]} MB
 	EOF
 	if [ -n "$SAMPLE_S" ]; then
