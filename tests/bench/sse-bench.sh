@@ -98,7 +98,7 @@ ticks_s() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t /
 # ---- the stack ---------------------------------------------------------------
 
 build_tools() {
-	make -s -C "$BB_BUILDDIR" tests/jsutil tests/bench/sse-load tests/bench/sse-pub >&2 ||
+	make -s -C "$BB_BUILDDIR" tests/jsutil tests/thp-off tests/bench/sse-load tests/bench/sse-pub >&2 ||
 		die "could not build the tools in $BB_BUILDDIR"
 	if [ -z "${SSE_BENCH_RELAY:-}" ] && [ ! -x "$RELAY" ]; then
 		make -s -C "$BB_BUILDDIR" relay/sse-relay >&2 || true

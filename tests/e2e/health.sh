@@ -56,6 +56,24 @@ refused=$(bash -c "BB_LIB=1 . '$BB_SRCDIR/boxbox'; unset BB_SCHED_POOL BB_SCHED_
 expect "BB_SCHED=fast is refused before anything starts" "$refused" \
 	"boxbox: BB_SCHED_POOL or BB_SCHED: batch or other, not fast"
 
+# nats-server without transparent huge pages (tests/thp-off; BB_NATS_THP
+# in bb_start_nats), and thp-off on a command of its own.
+thp_of() { awk '$1 == "THP_enabled:" { print $2 }' "/proc/$1/status"; }
+if [ -n "$(thp_of $$)" ]; then
+	expect "nats-server runs with transparent huge pages off" "$(thp_of "$BB_NATS_PID")" 0
+	expect "thp-off turns them off for the command it runs" \
+		"$("$BB_BUILDDIR/tests/thp-off" awk '$1 == "THP_enabled:" { print $2 }' /proc/self/status)" 0
+	expect "a command run without it keeps them" "$(awk '$1 == "THP_enabled:" { print $2 }' /proc/self/status)" 1
+else
+	ok "transparent huge pages off for nats-server # SKIP this kernel has no THP_enabled in /proc/PID/status"
+	ok "thp-off # SKIP no THP_enabled"
+	ok "thp-off inherits # SKIP no THP_enabled"
+fi
+expect "thp-off reports a command it cannot run" \
+	"$("$BB_BUILDDIR/tests/thp-off" /nonexistent/cmd 2>&1; echo "rc $?")" \
+	"thp-off: /nonexistent/cmd: No such file or directory
+rc 127"
+
 # A stray SIGUSR1 (fcgi2's own "accept no more") changes nothing.
 kill -USR1 "${BB_POOL_PIDS[@]}"
 answered=0
