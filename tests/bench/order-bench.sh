@@ -35,7 +35,7 @@
 # Environment (options win): ORDER_BENCH_CONF (conf/paddock.conf),
 # ORDER_BENCH_KEEP=1 (keep the run directory), and any PADDOCK_<SECTION>_<KEY>
 # setting, which reaches the responders; GOMAXPROCS and GOGC reach
-# nats-server (default: every CPU, as Go does, and 400; see bb_start_nats
+# nats-server (default: half the CPUs, at least 1, and 400; see bb_start_nats
 # in boxbox), BB_NATS_THP=on leaves it transparent huge pages (off by
 # default, tests/thp-off); BB_SCHED and BB_SCHED_{POOL,HTTPD,NATS}=batch start them
 # under SCHED_BATCH (bb_sched in boxbox). BB_BUILDDIR is the build tree
