@@ -288,16 +288,25 @@ thaw_and_end() {
 	(exit "$rc")
 	t_end
 }
-if start_fcgi pipeline-timeout PADDOCK_NATS_ACK_TIMEOUT_MS=$ack_ms && ready_on "$FCGI_SOCK"; then
+# freeze_nats: stop NATS (SIGSTOP) until it is stopped, resumed by the
+# EXIT trap whatever happens; thaw_nats: resume it, and the trap as it was.
+freeze_nats() {
+	local i
 	trap thaw_and_end EXIT
 	kill -STOP "$BB_NATS_PID"
 	for ((i = 0; i < 100; i++)); do
 		[[ "$(ps -o stat= -p "$BB_NATS_PID")" == T* ]] && break
 		sleep 0.01
 	done
-	probe_on "$FCGI_SOCK" pipeline-timeout
+}
+thaw_nats() {
 	kill -CONT "$BB_NATS_PID"
 	trap t_end EXIT
+}
+if start_fcgi pipeline-timeout PADDOCK_NATS_ACK_TIMEOUT_MS=$ack_ms && ready_on "$FCGI_SOCK"; then
+	freeze_nats
+	probe_on "$FCGI_SOCK" pipeline-timeout
+	thaw_nats
 	expect "pipeline-timeout: both orders get 504, the connection stays" \
 		"$(seen)" "status 504|end 0 0|status 504|end 0 0|open"
 	read -r first second <<<"$(sed -n 's/^after //p' <<<"$OUT" | paste -sd' ')"
@@ -324,15 +333,9 @@ fi
 # would be found stale and the order failed earlier.
 late_ack_ms=800 # PROBE_LATE_ACK_MS in tests/fcgi-probe.c
 if start_fcgi stop-late PADDOCK_NATS_ACK_TIMEOUT_MS=$late_ack_ms && ready_on "$FCGI_SOCK"; then
-	trap thaw_and_end EXIT
-	kill -STOP "$BB_NATS_PID"
-	for ((i = 0; i < 100; i++)); do
-		[[ "$(ps -o stat= -p "$BB_NATS_PID")" == T* ]] && break
-		sleep 0.01
-	done
+	freeze_nats
 	probe_on "$FCGI_SOCK" stop-late "$FCGI_PID"
-	kill -CONT "$BB_NATS_PID"
-	trap t_end EXIT
+	thaw_nats
 	exit_within "$FCGI_PID" 10000
 	expect "stop-late: the order ended 2.4 s after SIGTERM gets its 504, then the close" \
 		"$(seen)" "conn 1 status 504 closed"
