@@ -32,13 +32,10 @@ figures() {
 		"$(metric sse_relay_nats_connected) $(metric sse_relay_events_received_total)" \
 		"$(metric sse_relay_events_sent_total) $(metric sse_relay_last_sequence)"
 }
+figures_are() { [ "$(figures "$1")" = "$2" ]; }
 # until_figures WHO EXPECTED: the gauges follow within a tick (a second).
 until_figures() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(figures "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
+	t_until 100 0.1 figures_are "$@" && return 0
 	echo "# relay $1: $(figures "$1"), expected $2" >&2
 	return 1
 }
