@@ -11,12 +11,17 @@
 # measurement. It prints each round and one block of figures pooled over
 # the rounds (rates over all their requests and seconds, percentiles over
 # all their latencies), with PASS/FAIL against the targets of issue 5.
+# With -g it also measures, in every round, a stand-in for the Go service
+# Box Box replaces (tests/bench/go-original: Echo and nats.go from Debian,
+# serving HTTP itself) against a nats-server of its own with the same
+# settings, the two order runs taking turns at going first, and prints
+# our orders/s against its.
 # Latencies are wrk's, which it corrects for coordinated omission, and
 # the responses' own besides (see uncorrect); the target is on wrk's.
 #
 #   tests/bench/order-bench.sh [-d SECONDS] [-r ROUNDS] [-c CONNECTIONS]
 #       [-w WRK_THREADS] [-p PROCS] [-s SAMPLE_S] [-P PERF_FILE]
-#       [--duration SECONDS]
+#       [--duration SECONDS] [-g]
 #
 #   -d, --duration  length of each order run (10 s); each ceiling run lasts
 #                   as long, at most 10 s. A run of 60 s or more also
@@ -31,6 +36,8 @@
 #                   PADDOCK_POOL_PROCS, or half the CPUs as ./boxbox up)
 #   -P FILE         perf record -g one responder during the first order
 #                   run into FILE and print its top symbols (needs perf)
+#   -g, --go        also the Go stand-in, each round (installs golang-go
+#                   and Debian's Echo 4 and nats.go if missing)
 #
 # Environment (options win): ORDER_BENCH_CONF (conf/paddock.conf),
 # ORDER_BENCH_KEEP=1 (keep the run directory), and any PADDOCK_<SECTION>_<KEY>
@@ -67,13 +74,14 @@ WRK_THREADS=2
 PROCS=${PADDOCK_POOL_PROCS:-$(bb_pool_procs)}
 SAMPLE_S=
 PERF_FILE=
+GO=
 WARMUP_S=3
 CONF=${ORDER_BENCH_CONF:-$BB_SRCDIR/conf/paddock.conf}
 LUA=$BB_SRCDIR/tests/bench/order-wrk.lua
 COMMAND="$0 $*"
 
 usage() {
-	echo "usage: order-bench.sh [-d|--duration SECONDS] [-r ROUNDS] [-c CONNECTIONS] [-w WRK_THREADS] [-p PROCS] [-s SAMPLE_S] [-P PERF_FILE]" >&2
+	echo "usage: order-bench.sh [-d|--duration SECONDS] [-r ROUNDS] [-c CONNECTIONS] [-w WRK_THREADS] [-p PROCS] [-s SAMPLE_S] [-P PERF_FILE] [-g|--go]" >&2
 	exit 2
 }
 
@@ -81,6 +89,13 @@ parse_options() {
 	local opt
 	while [ $# -gt 0 ]; do
 		opt=$1
+		case $opt in
+		-g | --go)
+			GO=1
+			shift
+			continue
+			;;
+		esac
 		[ $# -ge 2 ] || usage
 		case $opt in
 		-d | --duration) DURATION=$2 ;;
@@ -210,6 +225,53 @@ start_stack() {
 	bench_wait_ready 10
 }
 
+# The Go stand-in's Debian packages: Echo 4 and nats.go, built in GOPATH
+# mode (Debian ships no module proxy). Echo's packages import themselves
+# as github.com/labstack/echo/v4, which Debian installs without the /v4:
+# a link in a GOPATH of the run's own supplies it.
+GO_PACKAGES=(golang-go golang-github-labstack-echo-dev golang-github-nats-io-go-nats-dev)
+GO_SRC=/usr/share/gocode/src
+
+build_go() {
+	local gopath=$DIR/gopath
+	BB_PACKAGES+=("${GO_PACKAGES[@]}")
+	bb_deps
+	mkdir -p "$gopath/src/github.com/labstack/echo"
+	ln -s "$GO_SRC/github.com/labstack/echo" "$gopath/src/github.com/labstack/echo/v4"
+	(cd "$BB_SRCDIR/tests/bench/go-original" &&
+		GO111MODULE=off GOPATH=$gopath:/usr/share/gocode go build -o "$DIR/go-original" main.go) ||
+		die "could not build tests/bench/go-original"
+}
+
+# start_go: the stand-in on a port of its own, with its own nats-server
+# started as ours is (the same GOMAXPROCS, GOGC and huge pages, so that
+# the two stacks differ in what serves HTTP and publishes, not in the
+# server). The stand-in itself runs with Go's defaults, huge pages off
+# as for nats-server. Sets GO_URL, GO_PID, GO_NATS_PID, GO_NATS_URL.
+start_go() {
+	local pid=$BB_NATS_PID url=$BB_NATS_URL port=$BB_NATS_PORT i
+	build_go
+	mkdir -p "$DIR/go"
+	GODEBUG=${GODEBUG:+$GODEBUG,}gctrace=1 bb_start_nats "$(bb_jsutil port)" "$DIR/go"
+	GO_NATS_PID=$BB_NATS_PID GO_NATS_URL=$BB_NATS_URL
+	BB_NATS_PID=$pid BB_NATS_URL=$url BB_NATS_PORT=$port
+	GO_URL=http://127.0.0.1:$(bb_jsutil port)
+	env -u GOMAXPROCS -u GOGC -u GODEBUG "$BB_BUILDDIR/tests/thp-off" "$DIR/go-original" \
+		-listen "${GO_URL#http://}" -nats "$GO_NATS_URL" -stream ORDERS -prefix orders \
+		-log "$DIR/go/requests.log" >"$DIR/go/go-original.log" 2>&1 &
+	GO_PID=$!
+	bb_track "$GO_PID" go-original
+	for ((i = 0; i < 100; i++)); do
+		curl -fsS --max-time 1 -o /dev/null "$GO_URL/health/live" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	die "go-original did not answer on $GO_URL"
+}
+
+go_count() { bb_jsutil -s "$GO_NATS_URL" count ORDERS 2>/dev/null || echo -1; }
+
+go_cpu_snapshot() { echo "$(cpu_ticks "$GO_PID") $(cpu_ticks "$GO_NATS_PID") 0 0"; }
+
 # ---- wrk --------------------------------------------------------------------------
 
 # run_wrk NAME SECONDS URL [get]: wrk in the background (so that Ctrl-C
@@ -334,6 +396,9 @@ round() {
 	CEILING_CMD=$WRK_CMD
 
 	sleep 1 # the ceiling's connections closed
+	# The two order runs take turns at going first, since the host's speed
+	# drifts within a round.
+	[ -z "$GO" ] || [ $((k % 2)) = 1 ] || go_round "$k"
 	before=$(cpu_snapshot)
 	from=$(now)
 	run_wrk "orders.$k" "$DURATION" "$BB_URL/v1/order"
@@ -355,6 +420,18 @@ round() {
 	[ -z "$perf_pid" ] || wait "$perf_pid"
 	[ -z "$sampler_pid" ] || wait "$sampler_pid"
 	sleep 0.5 # acknowledgements of the requests wrk left in flight
+	[ -z "$GO" ] || [ $((k % 2)) = 0 ] || go_round "$k"
+}
+
+# go_round K: the Go stand-in's orders for as long as ours, its CPU (the
+# stand-in's and its nats-server's) added to GO_CPU.
+go_round() {
+	local before
+	before=$(go_cpu_snapshot)
+	run_wrk "go.$1" "$DURATION" "$GO_URL/v1/order"
+	wait_wrk "$DIR/go.$1.out"
+	add_cpu GO_CPU "$before" "$(go_cpu_snapshot)"
+	sleep 1
 }
 
 measure() {
@@ -362,12 +439,21 @@ measure() {
 	say "warm-up: ${WARMUP_S} s of orders"
 	run_wrk warmup "$WARMUP_S" "$BB_URL/v1/order"
 	wait_wrk "$DIR/warmup.out"
+	if [ -n "$GO" ]; then
+		run_wrk go.warmup "$WARMUP_S" "$GO_URL/v1/order"
+		wait_wrk "$DIR/go.warmup.out"
+		GO_COUNT_BEFORE=$(go_count)
+	fi
 
-	CEIL_CPU="0 0 0 0" ORDERS_CPU="0 0 0 0"
+	CEIL_CPU="0 0 0 0" ORDERS_CPU="0 0 0 0" GO_CPU="0 0 0 0"
 	: >"$DIR/windows"
 	COUNT_BEFORE=$(stream_count)
 	for ((k = 1; k <= ROUNDS; k++)); do round "$k"; done
 	COUNT_AFTER=$(stream_count)
+	if [ -n "$GO" ]; then
+		GO_COUNT_AFTER=$(go_count)
+		GO_HWM=$(status_kib "$GO_PID" VmHWM)
+	fi
 	HWM=()
 	for pid in "${BB_POOL_PIDS[@]}"; do HWM+=("$(status_kib "$pid" VmHWM)"); done
 	NATS_HWM=$(status_kib "$BB_NATS_PID" VmHWM)
@@ -413,6 +499,10 @@ report_rounds() {
 			"$k" "$(rate "$c")" "$(rate "$o")" \
 			"$(awk -v a="$(rate "$o")" -v b="$(rate "$c")" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')" \
 			"$(ms "$(field "$o" p99_us)")" "$(ms "${own[2]}")" "$(ms "$(field "$o" max_us)")" "${gc[0]}" "${gc[1]}"
+		[ -z "$GO" ] || printf '                      Go stand-in %s orders/s (ours %s of it; %s), p99 %s ms\n' \
+			"$(rate "$DIR/go.$k.out")" \
+			"$(awk -v a="$(rate "$o")" -v b="$(rate "$DIR/go.$k.out")" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')" \
+			"$([ $((k % 2)) = 1 ] && echo "ours first" || echo "it first")" "$(ms "$(field "$DIR/go.$k.out" p99_us)")"
 	done
 }
 
@@ -487,6 +577,7 @@ report() {
 		perf report -i "$PERF_FILE" --no-children --sort dso,symbol --stdio 2>/dev/null |
 			grep -E '^ +[0-9]' | head -25 | sed 's/^/    /'
 	fi
+	[ -z "$GO" ] || report_go "$rate"
 	echo "  targets:"
 	# On the unrounded figures: 20,320 of 33,967 is 0.598, and 0.60 rounded.
 	pass "$(awk -v a="$rate" -v c="$ceil" -v t="$TARGET_RATIO" 'BEGIN { exit !(c > 0 && a >= c * t) }' && echo 1)" \
@@ -507,12 +598,49 @@ report() {
 	echo "  result: $VERDICT"
 }
 
+# report_go OUR_RATE: the Go stand-in's figures, pooled as ours are.
+report_go() {
+	local -a g lat own
+	local reqs non2xx errs ok rate stored go nats k
+	for ((k = 1; k <= ROUNDS; k++)); do g+=("$DIR/go.$k.out"); done
+	reqs=$(sum requests "${g[@]}")
+	non2xx=$(sum non2xx "${g[@]}")
+	errs=$(($(sum connect "${g[@]}") + $(sum read "${g[@]}") + $(sum write "${g[@]}") + $(sum timeout "${g[@]}")))
+	ok=$((reqs - non2xx))
+	rate=$(rate "${g[@]}")
+	read -r -a lat <<<"$(latency "${g[@]/%.out/.hist}")"
+	for k in "${g[@]}"; do uncorrect "$k"; done
+	read -r -a own <<<"$(latency "${g[@]/%.out/.raw}")"
+	stored=$((GO_COUNT_AFTER - GO_COUNT_BEFORE))
+	read -r go nats _ <<<"$GO_CPU"
+	cat <<-EOF
+		  Go stand-in:        tests/bench/go-original (Echo $(go_version echo), nats.go $(go_version nats.go), $(go version | awk '{ print $3 }'), Go's defaults; huge pages off) on a nats-server of its own, same settings
+		  its orders:         $rate orders/s over $(awk -v us="$(sum duration_us "${g[@]}")" 'BEGIN { printf "%.1f", us / 1e6 }') s ($reqs requests, $ok 2xx); non-2xx $non2xx, socket errors $errs
+		  its latency:        p50 $(ms "${lat[0]}") ms, p90 $(ms "${lat[1]}") ms, p99 $(ms "${lat[2]}") ms, max $(ms "${lat[3]}") ms (wrk's); own p99 $(ms "${own[2]}") ms
+		  its stream:         $GO_COUNT_BEFORE -> $GO_COUNT_AFTER messages, +$stored; 2xx $ok; difference $((stored - ok))
+		  its CPU per order:  go-original $(us_per "$go" "$ok") us, its nats-server $(us_per "$nats" "$ok") us; go-original peak RSS $GO_HWM KiB
+		  ours / Go stand-in: $(awk -v a="$1" -v b="$rate" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }') (orders/s, the same rounds)
+	EOF
+}
+
+# go_version WHICH: the Debian version of the Go stand-in's echo or nats.go.
+go_version() {
+	case $1 in
+	echo) dpkg-query -W -f='${Version}' golang-github-labstack-echo-dev 2>/dev/null ;;
+	nats.go) dpkg-query -W -f='${Version}' golang-github-nats-io-go-nats-dev 2>/dev/null ;;
+	esac
+}
+
 main() {
 	parse_options "$@"
 	bench_begin
 	say "run directory $DIR"
 	start_stack
 	say "stack up: $BB_URL, $PROCS responder(s) ${BB_POOL_PIDS[*]}, nats $BB_NATS_PID, lighttpd $BB_LIGHTTPD_PID"
+	if [ -n "$GO" ]; then
+		start_go
+		say "Go stand-in up: $GO_URL, go-original $GO_PID, nats $GO_NATS_PID"
+	fi
 	measure
 	report
 	FINISHED=1
