@@ -3,11 +3,14 @@
 // first row: "Echo + nats.go, waiting for the JetStream ack, serving HTTP
 // itself"). It is written from the seed's description, not from that
 // service's code: Echo 4 with its logger, recover and CORS middleware;
-// POST /v1/order binds the four fields, checks them as paddock-fcgi does,
-// gives the order a random UUID and a time, and publishes the same stored
-// JSON on <prefix>.waiting_to_cook.<id> with Nats-Msg-Id, answering 200
-// only after JetStream's acknowledgement. No OpenTelemetry: leaving it out
-// can only make this reference faster.
+// POST /v1/order checks the body as paddock-fcgi does (JSON content type,
+// at most 64 KiB, valid UTF-8, one JSON object with the four fields and
+// nothing after it, the fields' values), gives the order a random UUID
+// and a time, and publishes the same stored JSON on
+// <prefix>.waiting_to_cook.<id> with Nats-Msg-Id, answering 200 only
+// after JetStream's acknowledgement. Echo's logger writes a line per
+// request, one write(2) each, as the original's did to standard output.
+// No OpenTelemetry: leaving it out can only make this reference faster.
 //
 // order-bench.sh -g builds it from Debian's packages, in GOPATH mode
 // (build_go there), and runs it:
@@ -22,6 +25,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"os"
 	"time"
@@ -68,8 +73,6 @@ func checkString(f, v string, max int, out *[]fieldErr) {
 		*out = append(*out, fieldErr{f, "is required"})
 	case len(v) > max:
 		*out = append(*out, fieldErr{f, fmt.Sprintf("longer than %d bytes", max)})
-	case !utf8.ValidString(v):
-		*out = append(*out, fieldErr{f, "is not valid UTF-8"})
 	}
 }
 
@@ -117,17 +120,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "go-original:", err)
 		os.Exit(1)
 	}
-	if _, err := js.StreamInfo(*stream); err != nil {
+	if _, err := js.StreamInfo(*stream); err == nats.ErrStreamNotFound {
 		_, err = js.AddStream(&nats.StreamConfig{
 			Name:       *stream,
 			Subjects:   []string{*prefix + ".>"},
 			Storage:    nats.FileStorage,
 			Duplicates: 2 * time.Minute,
+			MaxAge:     7 * 24 * time.Hour,
 		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "go-original: stream:", err)
 			os.Exit(1)
 		}
+	} else if err != nil {
+		fmt.Fprintln(os.Stderr, "go-original: stream:", err)
+		os.Exit(1)
 	}
 
 	e := echo.New()
@@ -151,10 +158,25 @@ func main() {
 	})
 	e.POST("/v1/order", func(c echo.Context) error {
 		var in orderIn
-		dec := json.NewDecoder(c.Request().Body)
+		ct, _, _ := mime.ParseMediaType(c.Request().Header.Get("Content-Type"))
+		if ct != "application/json" {
+			return c.JSON(http.StatusUnsupportedMediaType,
+				apiErr{Error: "request body must be application/json"})
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, 65536))
+		if err != nil {
+			return c.JSON(http.StatusRequestEntityTooLarge, apiErr{Error: err.Error()})
+		}
+		if !utf8.Valid(body) {
+			return c.JSON(http.StatusBadRequest, apiErr{Error: "body is not valid UTF-8"})
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
 			return c.JSON(http.StatusBadRequest, apiErr{Error: err.Error()})
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return c.JSON(http.StatusBadRequest, apiErr{Error: "trailing data after the order"})
 		}
 		if d := check(&in); d != nil {
 			return c.JSON(http.StatusUnprocessableEntity,
