@@ -576,7 +576,13 @@ client_start_position(struct client *c, const struct http_req *req)
 {
 	if (req->has_last_event_id) {
 		c->last_seq = req->last_event_id;
-		if (feed_ring_from(req->last_event_id, NULL, NULL) == 0) {
+		/*
+		 * An id past the end this relay knows goes to JetStream, which
+		 * tells a relay lagging behind the one that sent it from an id
+		 * the stream never had (worker_start in feed.c).
+		 */
+		if (req->last_event_id <= feed_last_seq() &&
+		    feed_ring_from(req->last_event_id, NULL, NULL) == 0) {
 			slot_add(&relay.stats->resumes_ring, 1);
 			client_catch_up(c);
 			return 0;

@@ -395,12 +395,22 @@ worker_start(struct req *r)
 	if (seq != 0) {
 		if (bus_stream_seqs(feed_bus, &first, &last, &e) != BB_OK)
 			goto fail;
-		if (seq < first) {
+		/* Never written to: first is 0 (purged: last + 1). */
+		if (first == 0)
+			first = last + 1;
+		/*
+		 * Older than the stream keeps; or past its end as JetStream
+		 * has it, not only as this relay does (a relay that lags
+		 * behind another on the same port is no reason): an id from a
+		 * stream since deleted and made again, or made up. Either way
+		 * the client has none of what the stream holds.
+		 */
+		if (seq < first || seq > last + 1) {
 			feed_push(ITEM_RESET, r->id, first, NULL);
 			seq = first;
 		}
 		/*
-		 * Past the end (the client already has everything), subscribe
+		 * At the end (the client already has everything), subscribe
 		 * all the same: JetStream starts the consumer at the next
 		 * event, and a replay always has a consumer that goes on with
 		 * the live events until the ring can take over.

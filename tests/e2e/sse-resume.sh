@@ -2,7 +2,8 @@
 # A stream resumed after a disconnect gets exactly the events it missed, in
 # order, with no gap and no duplicate at the seam: from the in-memory ring,
 # from JetStream once the ring has moved on, with a reset event once even
-# JetStream has dropped them, and from a time with since=. A client without
+# JetStream has dropped them or never had the id (past the stream's end),
+# and from a time with since=. A client without
 # Last-Event-ID gets live events only, or the last replay_last first. All
 # of it holds right after a relay starts, while it back-fills its ring,
 # and on a stream purged to its end.
@@ -195,3 +196,21 @@ t_orders 1
 check "stream m gets the next order" sse_wait m '^id: 3060$' 10
 expect "and only it" "$(sse_ids m)" "3060"
 sse_close m
+
+# A Last-Event-ID past the stream's end, as JetStream has it: from a
+# stream since deleted and made again, or made up. The client has none of
+# what the stream holds, so it is told with a reset, as for an id too old,
+# and gets all of it; not only what comes after its id, which may be never.
+resets0=$(relay_metric sse_relay_resets_total)
+check "stream n resumes with Last-Event-ID: 9000, past the end" \
+	sse_open n "$BB_RELAY_URL/v1/order/sse" -H 'Last-Event-ID: 9000'
+check "stream n receives what the stream holds" sse_wait n '^id: 3060$' 15
+t_orders 1
+check "and then the live one" sse_wait n '^id: 3061$' 10
+expect "a reset event first, then 3060, then the live 3061" \
+	"$(sse_events n)" "3059:reset 3060 3061"
+check "the reset names the first available id" \
+	grep -qx 'data: {"first_id":3060}' "$T_DIR/n.sse"
+expect "the reset is counted" "$(relay_metric sse_relay_resets_total)" $((resets0 + 1))
+check "no replay is left running" wait_metric sse_relay_replays 0
+sse_close n
