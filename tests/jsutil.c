@@ -373,7 +373,7 @@ main(int argc, char **argv)
 	argc -= 3;
 	if (strcmp(argv[0], "wait") == 0 && argc == 2) {
 		rc = cmd_wait(url, atoi(argv[1]));
-		nats_Close();
+		nats_CloseAndWait(10000);
 		return rc;
 	}
 	if ((s = connect_js(url, &nc, &js)) != NATS_OK) {
@@ -404,6 +404,11 @@ main(int argc, char **argv)
 		rc = usage();
 	jsCtx_Destroy(js);
 	natsConnection_Destroy(nc);
-	nats_Close();
+	/*
+	 * Wait for nats.c's threads, as src/bus.c does: with nats_Close(),
+	 * which does not, LeakSanitizer once found a message of pub's
+	 * js_PublishAsync() unfreed at exit.
+	 */
+	nats_CloseAndWait(10000);
 	return rc;
 }

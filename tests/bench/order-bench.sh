@@ -46,8 +46,9 @@
 # setting, which reaches the responders; GOMAXPROCS and GOGC reach
 # nats-server (default: half the CPUs, at least 1, and 400; see bb_start_nats
 # in boxbox), BB_NATS_THP=on leaves it transparent huge pages (off by
-# default, tests/thp-off); BB_SCHED and BB_SCHED_{POOL,HTTPD,NATS}=batch start them
-# under SCHED_BATCH (bb_sched in boxbox). BB_BUILDDIR is the build tree
+# default, tests/thp-off); BB_SCHED and BB_SCHED_{POOL,HTTPD,NATS} start them
+# under SCHED_BATCH (batch, the default) or the kernel's default policy
+# (other; bb_sched in boxbox). BB_BUILDDIR is the build tree
 # (default build/default in the sources).
 #
 # Every process it starts is stopped by PID from the EXIT trap (Ctrl-C
@@ -252,7 +253,8 @@ build_go() {
 # started as ours is (the same GOMAXPROCS, GOGC and huge pages, so that
 # the two stacks differ in what serves HTTP and publishes, not in the
 # server). The stand-in itself runs with Go's defaults, huge pages off
-# as for nats-server. Sets GO_URL, GO_PID, GO_NATS_PID, GO_NATS_URL.
+# as for nats-server, under the pool's scheduling policy (bb_sched POOL).
+# Sets GO_URL, GO_PID, GO_NATS_PID, GO_NATS_URL.
 start_go() {
 	local pid=$BB_NATS_PID url=$BB_NATS_URL port=$BB_NATS_PORT i
 	build_go
@@ -261,7 +263,7 @@ start_go() {
 	GO_NATS_PID=$BB_NATS_PID GO_NATS_URL=$BB_NATS_URL
 	BB_NATS_PID=$pid BB_NATS_URL=$url BB_NATS_PORT=$port
 	GO_URL=http://127.0.0.1:$(bb_jsutil port)
-	env -u GOMAXPROCS -u GOGC -u GODEBUG "$BB_BUILDDIR/tests/thp-off" "$DIR/go-original" \
+	env -u GOMAXPROCS -u GOGC -u GODEBUG $(bb_sched POOL) "$BB_BUILDDIR/tests/thp-off" "$DIR/go-original" \
 		-listen "${GO_URL#http://}" -nats "$GO_NATS_URL" -stream ORDERS -prefix orders \
 		-log "$DIR/go/requests.log" >"$DIR/go/go-original.log" 2>&1 &
 	GO_PID=$!
@@ -626,7 +628,7 @@ report_go() {
 		'BEGIN { if (ua > 0 && ub > 0 && b > 0) printf "%.3f", (a / ua) / (b / ub); else print "-" }')
 	[ "$non2xx" = 0 ] && [ "$errs" = 0 ] || vs="$vs (not a fair comparison: the stand-in had errors)"
 	cat <<-EOF
-		  Go stand-in:        tests/bench/go-original (Echo $(go_version echo), nats.go $(go_version nats.go), $(go version | awk '{ print $3 }'), Go's defaults; huge pages off) on a nats-server of its own, same settings
+		  Go stand-in:        tests/bench/go-original (Echo $(go_version echo), nats.go $(go_version nats.go), $(go version | awk '{ print $3 }'), Go's defaults; huge pages off; $(sched_policy "$GO_PID")) on a nats-server of its own, same settings
 		  its orders:         $rate orders/s over $(awk -v us="$(sum duration_us "${g[@]}")" 'BEGIN { printf "%.1f", us / 1e6 }') s ($reqs requests, $ok 2xx); non-2xx $non2xx, socket errors $errs
 		  its latency:        p50 $(ms "${lat[0]}") ms, p90 $(ms "${lat[1]}") ms, p99 $(ms "${lat[2]}") ms, max $(ms "${lat[3]}") ms (wrk's); own p99 $(ms "${own[2]}") ms
 		  its stream:         $GO_COUNT_BEFORE -> $GO_COUNT_AFTER messages, +$stored; 2xx $ok; difference $((stored - ok))

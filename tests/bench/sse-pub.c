@@ -214,6 +214,6 @@ main(int argc, char **argv)
 		    (unsigned long long)p.ack_max_us);
 	jsCtx_Destroy(p.js);
 	natsConnection_Destroy(p.nc);
-	nats_Close();
+	nats_CloseAndWait(10000);
 	return s == NATS_OK && acked == p.count ? 0 : 1;
 }

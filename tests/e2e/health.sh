@@ -46,6 +46,10 @@ expect "the responders and all their threads: $(class_for POOL)" "$(bb_sched_cla
 expect "lighttpd: $(class_for HTTPD)" "$(bb_sched_classes "$BB_LIGHTTPD_PID")" "$(class_for HTTPD)"
 expect "nats-server: $(class_for NATS)" "$(bb_sched_classes "$BB_NATS_PID")" "$(class_for NATS)"
 expect "the relay keeps the default policy" "$(bb_sched_classes "$BB_RELAY_PID")" TS
+expect "by default, chrt --batch for each" "$(
+	unset BB_SCHED BB_SCHED_POOL BB_SCHED_HTTPD BB_SCHED_NATS
+	echo "$(bb_sched POOL)|$(bb_sched HTTPD)|$(bb_sched NATS)"
+)" "chrt --batch 0|chrt --batch 0|chrt --batch 0"
 expect "BB_SCHED=batch: chrt for the pool" "$(
 	unset BB_SCHED_POOL
 	BB_SCHED=batch bb_sched POOL
