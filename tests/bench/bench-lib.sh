@@ -82,12 +82,8 @@ pass() {
 # (NATS up, stream ORDERS there, which a responder makes once it has
 # started), or die.
 bench_wait_ready() {
-	local i
-	for ((i = 0; i < $1 * 10; i++)); do
-		curl -fsS --max-time 1 -o /dev/null "$BB_URL/health/ready" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	die "the stack was not ready in $1 s (/health/ready)"
+	bb_until $(($1 * 10)) 0.1 bb_answers "$BB_URL/health/ready" ||
+		die "the stack was not ready in $1 s (/health/ready)"
 }
 
 # field FILE NAME: NAME=<value> from the wrk-result line that

@@ -256,7 +256,7 @@ build_go() {
 # as for nats-server, under the pool's scheduling policy (bb_sched POOL).
 # Sets GO_URL, GO_PID, GO_NATS_PID, GO_NATS_URL.
 start_go() {
-	local pid=$BB_NATS_PID url=$BB_NATS_URL port=$BB_NATS_PORT i
+	local pid=$BB_NATS_PID url=$BB_NATS_URL port=$BB_NATS_PORT
 	build_go
 	mkdir -p "$DIR/go"
 	GODEBUG=${GODEBUG:+$GODEBUG,}gctrace=1 bb_start_nats "$(bb_jsutil port)" "$DIR/go"
@@ -268,10 +268,7 @@ start_go() {
 		-log "$DIR/go/requests.log" >"$DIR/go/go-original.log" 2>&1 &
 	GO_PID=$!
 	bb_track "$GO_PID" go-original
-	for ((i = 0; i < 100; i++)); do
-		curl -fsS --max-time 1 -o /dev/null "$GO_URL/health/live" 2>/dev/null && return 0
-		sleep 0.1
-	done
+	bb_until 100 0.1 bb_answers "$GO_URL/health/live" && return 0
 	tail -8 "$DIR/go/go-original.log" >&2
 	die "go-original did not answer on $GO_URL"
 }
@@ -310,6 +307,19 @@ sum() {
 
 # rate FILE...: requests a second over all of them.
 rate() { awk -v n="$(sum requests "$@")" -v us="$(sum duration_us "$@")" 'BEGIN { printf "%.0f", n / (us / 1e6) }'; }
+
+# ratio A B: A / B to three decimals, 0 when B is not positive.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }'; }
+
+# pooled FILE.out...: "REQUESTS NON2XX SOCKET_ERRORS REQUESTS_A_SECOND"
+# over these runs, each one's FILE.raw written besides (uncorrect).
+pooled() {
+	local f
+	for f in "$@"; do uncorrect "$f"; done
+	echo "$(sum requests "$@") $(sum non2xx "$@")" \
+		"$(($(sum connect "$@") + $(sum read "$@") + $(sum write "$@") + $(sum timeout "$@")))" \
+		"$(rate "$@")"
+}
 
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 
@@ -506,12 +516,11 @@ report_rounds() {
 		read -r -a gc <<<"$(sed -n "${k}p" "$DIR/windows" | gc_in)"
 		read -r -a own <<<"$(latency "${o%.out}.raw")"
 		printf '  round %d:            ceiling %s requests/s, orders %s/s (%s), p99 %s ms (own %s), max %s ms; nats-server GC %s, longest %s ms\n' \
-			"$k" "$(rate "$c")" "$(rate "$o")" \
-			"$(awk -v a="$(rate "$o")" -v b="$(rate "$c")" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')" \
+			"$k" "$(rate "$c")" "$(rate "$o")" "$(ratio "$(rate "$o")" "$(rate "$c")")" \
 			"$(ms "$(field "$o" p99_us)")" "$(ms "${own[2]}")" "$(ms "$(field "$o" max_us)")" "${gc[0]}" "${gc[1]}"
 		[ -z "$GO" ] || printf '                      Go stand-in %s orders/s (ours %s of it; %s), p99 %s ms\n' \
 			"$(rate "$DIR/go.$k.out")" \
-			"$(awk -v a="$(rate "$o")" -v b="$(rate "$DIR/go.$k.out")" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')" \
+			"$(ratio "$(rate "$o")" "$(rate "$DIR/go.$k.out")")" \
 			"$([ $((k % 2)) = 1 ] && echo "ours first" || echo "it first")" "$(ms "$(field "$DIR/go.$k.out" p99_us)")"
 	done
 }
@@ -524,16 +533,12 @@ report() {
 		o+=("$DIR/orders.$k.out")
 		c+=("$DIR/ceiling.$k.out")
 	done
-	reqs=$(sum requests "${o[@]}")
-	non2xx=$(sum non2xx "${o[@]}")
-	errs=$(($(sum connect "${o[@]}") + $(sum read "${o[@]}") + $(sum write "${o[@]}") + $(sum timeout "${o[@]}")))
+	read -r reqs non2xx errs rate <<<"$(pooled "${o[@]}")"
 	ok=$((reqs - non2xx))
-	rate=$(rate "${o[@]}")
 	ceil=$(rate "${c[@]}")
 	creqs=$(sum requests "${c[@]}")
-	ratio=$(awk -v a="$rate" -v b="$ceil" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')
+	ratio=$(ratio "$rate" "$ceil")
 	read -r -a lat <<<"$(latency "${o[@]/%.out/.hist}")"
-	for k in "${o[@]}"; do uncorrect "$k"; done
 	read -r -a own <<<"$(latency "${o[@]/%.out/.raw}")"
 	read -r -a clat <<<"$(latency "${c[@]/%.out/.hist}")"
 	p50=$(ms "${lat[0]}")
@@ -614,21 +619,18 @@ report_go() {
 	local -a g lat own
 	local reqs non2xx errs ok rate stored go nats k vs
 	for ((k = 1; k <= ROUNDS; k++)); do g+=("$DIR/go.$k.out"); done
-	reqs=$(sum requests "${g[@]}")
-	non2xx=$(sum non2xx "${g[@]}")
-	errs=$(($(sum connect "${g[@]}") + $(sum read "${g[@]}") + $(sum write "${g[@]}") + $(sum timeout "${g[@]}")))
+	read -r reqs non2xx errs rate <<<"$(pooled "${g[@]}")"
 	ok=$((reqs - non2xx))
-	rate=$(rate "${g[@]}")
 	read -r -a lat <<<"$(latency "${g[@]/%.out/.hist}")"
-	for k in "${g[@]}"; do uncorrect "$k"; done
 	read -r -a own <<<"$(latency "${g[@]/%.out/.raw}")"
 	stored=$((GO_COUNT_AFTER - GO_COUNT_BEFORE))
 	read -r go nats _ <<<"$GO_CPU"
-	vs=$(awk -v a="$1" -v ua="$2" -v b="$ok" -v ub="$(sum duration_us "${g[@]}")" \
-		'BEGIN { if (ua > 0 && ub > 0 && b > 0) printf "%.3f", (a / ua) / (b / ub); else print "-" }')
+	# 2xx a second on both sides: ours over theirs.
+	vs=$(ratio "$(awk -v n="$1" -v us="$2" 'BEGIN { print n / us }')" \
+		"$(awk -v n="$ok" -v us="$(sum duration_us "${g[@]}")" 'BEGIN { print (us > 0) ? n / us : 0 }')")
 	[ "$non2xx" = 0 ] && [ "$errs" = 0 ] || vs="$vs (not a fair comparison: the stand-in had errors)"
 	cat <<-EOF
-		  Go stand-in:        tests/bench/go-original (Echo $(go_version echo), nats.go $(go_version nats.go), $(go version | awk '{ print $3 }'), Go's defaults; huge pages off; $(sched_policy "$GO_PID")) on a nats-server of its own, same settings
+		  Go stand-in:        tests/bench/go-original (Echo $(deb_version golang-github-labstack-echo-dev), nats.go $(deb_version golang-github-nats-io-go-nats-dev), $(go version | awk '{ print $3 }'), Go's defaults; huge pages off; $(sched_policy "$GO_PID")) on a nats-server of its own, same settings
 		  its orders:         $rate orders/s over $(awk -v us="$(sum duration_us "${g[@]}")" 'BEGIN { printf "%.1f", us / 1e6 }') s ($reqs requests, $ok 2xx); non-2xx $non2xx, socket errors $errs
 		  its latency:        p50 $(ms "${lat[0]}") ms, p90 $(ms "${lat[1]}") ms, p99 $(ms "${lat[2]}") ms, max $(ms "${lat[3]}") ms (wrk's); own p99 $(ms "${own[2]}") ms
 		  its stream:         $GO_COUNT_BEFORE -> $GO_COUNT_AFTER messages, +$stored; 2xx $ok; difference $((stored - ok))
@@ -638,13 +640,8 @@ report_go() {
 	EOF
 }
 
-# go_version WHICH: the Debian version of the Go stand-in's echo or nats.go.
-go_version() {
-	case $1 in
-	echo) dpkg-query -W -f='${Version}' golang-github-labstack-echo-dev 2>/dev/null ;;
-	nats.go) dpkg-query -W -f='${Version}' golang-github-nats-io-go-nats-dev 2>/dev/null ;;
-	esac
-}
+# deb_version PACKAGE: its installed Debian version.
+deb_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
 
 main() {
 	parse_options "$@"

@@ -119,22 +119,10 @@ relay_metric() {
 	curl -sS --max-time 5 "$BB_RELAY_URL/metrics" | awk -v n="$1" '$1 == n { print $2 }'
 }
 
-# t_until TRIES PAUSE COMMAND...: run COMMAND until it succeeds, at most
-# TRIES times, PAUSE seconds apart; its status.
-t_until() {
-	local tries=$1 pause=$2 i
-	shift 2
-	for ((i = 1; i < tries; i++)); do
-		"$@" && return 0
-		sleep "$pause"
-	done
-	"$@"
-}
-
 # metric_is NAME VALUE: the relay's sample NAME is VALUE.
 metric_is() { [ "$(relay_metric "$1")" = "$2" ]; }
 # wait_metric NAME VALUE: until it is (10 s).
-wait_metric() { t_until 200 0.05 metric_is "$@"; }
+wait_metric() { bb_until 200 0.05 metric_is "$@"; }
 
 # sse_open NAME URL [curl args]: read a stream into $T_DIR/NAME.sse in the
 # background (its PID in SSE_PID[NAME]); returns once ": connected" came.

@@ -35,7 +35,7 @@ figures() {
 figures_are() { [ "$(figures "$1")" = "$2" ]; }
 # until_figures WHO EXPECTED: the gauges follow within a tick (a second).
 until_figures() {
-	t_until 100 0.1 figures_are "$@" && return 0
+	bb_until 100 0.1 figures_are "$@" && return 0
 	echo "# relay $1: $(figures "$1"), expected $2" >&2
 	return 1
 }
